@@ -1,0 +1,127 @@
+"""Per-account state shared by every thread and coroutine of a process: rate limits, and the
+task ids this process created.
+
+One ``AccountState`` per (base URL, key) pair holds a token bucket per model for submits, a
+running-task counter per model for concurrency, one bucket for the account-wide 20/s task
+fetch limit, and the ids of tasks already created here (so that reconciling a lost create never
+adopts a task that another thread or client of this process owns). Reservation is non-blocking and lock-protected (``reserve`` returns how long to
+wait), so the sync client sleeps with ``time.sleep`` and the async one with ``asyncio.sleep``
+on the same shared state, whatever event loop it runs in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+
+from .registry import FETCH_REQUESTS_PER_SECOND, Limits
+
+
+class TokenBucket:
+    """``rate`` tokens per second, holding at most ``burst``. ``reserve`` takes one token now or
+    books the next free one and returns the wait, so callers queue fairly without spinning."""
+
+    def __init__(self, rate: float, burst: float | None = None):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = max(1.0, burst if burst is not None else rate)
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+class SlotCounter:
+    """At most ``size`` holders at once. ``try_acquire`` never blocks; sync callers wait on the
+    condition, async callers poll briefly (an asyncio waiter cannot wait on a thread condition)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._used = 0
+        self._cond = threading.Condition()
+
+    @property
+    def in_use(self) -> int:
+        return self._used
+
+    def try_acquire(self) -> bool:
+        with self._cond:
+            if self._used < self.size:
+                self._used += 1
+                return True
+            return False
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._used < self.size, timeout):
+                return False
+            self._used += 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            if self._used <= 0:
+                raise RuntimeError("release without acquire")
+            self._used -= 1
+            self._cond.notify()
+
+
+@dataclass
+class ModelLimiter:
+    limits: Limits
+    submits: TokenBucket
+    running: SlotCounter
+
+
+class AccountState:
+    """One DashScope account as seen from this process."""
+
+    def __init__(self, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND):
+        self.fetches = TokenBucket(fetch_per_second)
+        self._models: dict[str, ModelLimiter] = {}
+        self._owned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def own(self, task_id: str) -> None:
+        with self._lock:
+            self._owned.add(task_id)
+
+    def owned(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._owned)
+
+    def model(self, name: str, limits: Limits) -> ModelLimiter:
+        """The limiter of ``name``; the first caller's ``limits`` win for the process lifetime."""
+        with self._lock:
+            limiter = self._models.get(name)
+            if limiter is None:
+                limiter = ModelLimiter(limits, TokenBucket(limits.submit_per_second),
+                                       SlotCounter(limits.concurrency))
+                self._models[name] = limiter
+            return limiter
+
+
+_ACCOUNTS: dict[tuple[str, str], AccountState] = {}
+_ACCOUNTS_LOCK = threading.Lock()
+
+
+def account_state(base_url: str, api_key: str,
+                  fetch_per_second: float = FETCH_REQUESTS_PER_SECOND) -> AccountState:
+    """The process-wide state of the account behind ``api_key`` at ``base_url``. Keyed by a
+    hash so the key itself is never kept in this table."""
+    key = (base_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest())
+    with _ACCOUNTS_LOCK:
+        account = _ACCOUNTS.get(key)
+        if account is None:
+            account = _ACCOUNTS[key] = AccountState(fetch_per_second)
+        return account

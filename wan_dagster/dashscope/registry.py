@@ -1,0 +1,827 @@
+"""The model registry: the one place that knows each DashScope model.
+
+Endpoint, parameters (with per-model enums and defaults), input limits, rate limits, usage
+vocabulary, output geometry and region availability all live here, so that the client's
+validation, the emulator's behaviour, pricing and the pipeline never disagree. Prices live in
+the price book (``prices.json``) because users override them.
+
+Facts cite the extracted references in ``shared/reference`` (which cite the seeds). Where the
+docs give no number, the entry says so (``documented=False``) rather than pretending.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Iterable, Literal
+
+MiB = 1024 * 1024
+MB = 1000 * 1000
+
+
+class Region(StrEnum):
+    BEIJING = "beijing"
+    SINGAPORE = "singapore"
+    VIRGINIA = "virginia"
+
+
+BASE_URLS: dict[Region, str] = {
+    Region.BEIJING: "https://dashscope.aliyuncs.com/api/v1",
+    Region.SINGAPORE: "https://dashscope-intl.aliyuncs.com/api/v1",
+    Region.VIRGINIA: "https://dashscope-us.aliyuncs.com/api/v1",
+}
+
+#: Account-wide limit on ``GET /tasks/{id}``, shared by every key of the account.
+FETCH_REQUESTS_PER_SECOND = 20.0
+#: Result URLs and task records live this long after the task ends.
+RESULT_TTL_SECONDS = 24 * 3600
+#: A create body over 16 MiB is refused (413 BadRequest.TooLarge); so is one base64 item over 20 MiB.
+MAX_BODY_BYTES = 16 * MiB
+MAX_DATA_URI_BYTES = 20 * MiB
+
+
+class Family(StrEnum):
+    BACKGROUND = "background-generation"
+    VIRTUAL_MODEL = "virtual-model"
+    SHOE_MODEL = "shoe-model"
+    OUT_PAINTING = "out-painting"
+    IMAGE_EDIT = "image-edit"
+    STYLE_REPAINT = "style-repaint"
+    TEXT_TO_IMAGE = "text-to-image"
+    POSTER = "poster"
+    SEGMENTATION = "segmentation"
+    ERASE = "erase-completion"
+    X_PAINTING = "x-painting"
+    TEXT_TO_VIDEO = "text-to-video"
+    IMAGE_TO_VIDEO = "image-to-video"
+    KEYFRAME_TO_VIDEO = "keyframe-to-video"
+    REFERENCE_TO_VIDEO = "reference-to-video"
+    ANIMATE = "animate"
+    SPEECH_TO_VIDEO = "speech-to-video"
+    ANIMATE_ANYONE = "animate-anyone"
+    EMO = "emo"
+    LIVEPORTRAIT = "liveportrait"
+    VIDEORETALK = "videoretalk"
+    EMOJI = "emoji"
+    VIDEO_STYLE = "video-style-transform"
+    DETECT = "detect"
+
+
+class Output(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    TEMPLATE = "template"  # animate-anyone-template-gen2 returns a template id, no media
+    DETECTION = "detection"  # synchronous detect endpoints
+
+
+class BillingUnit(StrEnum):
+    IMAGE = "image"
+    SECOND = "second"
+
+
+# Where the result sits in ``output`` of a SUCCEEDED task.
+ResultPath = Literal[
+    "results[].url", "output_image_url", "video_url", "results.video_url", "output_video_url",
+    "template_id", "none",
+]
+
+
+class Endpoint(StrEnum):
+    BACKGROUND = "/services/aigc/background-generation/generation/"
+    VIRTUAL_MODEL = "/services/aigc/virtualmodel/generation"
+    OUT_PAINTING = "/services/aigc/image2image/out-painting"
+    IMAGE2IMAGE = "/services/aigc/image2image/image-synthesis"
+    TEXT2IMAGE = "/services/aigc/text2image/image-synthesis"
+    IMAGE_GENERATION = "/services/aigc/image-generation/generation"
+    VIDEO_GENERATION = "/services/aigc/video-generation/video-synthesis"
+    IMAGE2VIDEO = "/services/aigc/image2video/video-synthesis"
+    FACE_DETECT = "/services/aigc/image2video/face-detect"
+    AA_DETECT = "/services/aigc/image2video/aa-detect"
+    AA_TEMPLATE = "/services/aigc/image2video/aa-template-generation/"
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class Param:
+    """One request field that is not a media input: where it goes, its type and its rule."""
+
+    name: str
+    where: Literal["input", "parameters"] = "parameters"
+    type: type | tuple[type, ...] = str
+    default: Any = None  # the documented service-side default (None: none documented)
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None  # characters for strings, items for lists
+    required: bool = False
+
+    def check(self, value: Any) -> str | None:
+        """Return why ``value`` breaks this field's rule, or None when it is fine."""
+        expected = self.type if isinstance(self.type, tuple) else (self.type,)
+        if isinstance(value, bool) and bool not in expected:
+            return f"must be {_type_names(expected)}, got a boolean"
+        if not isinstance(value, expected):
+            if not (float in expected and isinstance(value, int) and not isinstance(value, bool)):
+                return f"must be {_type_names(expected)}, got {type(value).__name__}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {list(self.choices)}, got {value!r}"
+        if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
+            return f"must be >= {self.minimum:g}, got {value!r}"
+        if self.maximum is not None and isinstance(value, (int, float)) and value > self.maximum:
+            return f"must be <= {self.maximum:g}, got {value!r}"
+        if self.max_length is not None and isinstance(value, (str, list)) and len(value) > self.max_length:
+            unit = "characters" if isinstance(value, str) else "items"
+            return f"must be at most {self.max_length} {unit}, got {len(value)}"
+        return None
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+             list: "a list", dict: "an object"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+# --------------------------------------------------------------------------- media inputs
+
+
+@dataclass(frozen=True)
+class ImageRule:
+    """Documented limits on an input image. Sides are in pixels; sizes in bytes."""
+
+    formats: frozenset[str] = frozenset({"JPEG", "PNG", "BMP", "WEBP"})
+    min_side: int | None = None  # every side must be >= this
+    max_side: int | None = None  # every side must be <= this
+    max_short_side: int | None = None
+    max_bytes: int | None = None
+    max_aspect: float | None = None  # long side / short side
+    alpha: Literal["required", "forbidden", "any"] = "any"
+
+
+@dataclass(frozen=True)
+class MediaField:
+    """A request field that carries media (a URL, ``oss://`` URL or data URI)."""
+
+    name: str
+    kind: Literal["image", "audio", "video"] = "image"
+    where: Literal["input"] = "input"
+    rule: ImageRule | None = None
+    required: bool = False
+    max_items: int | None = None  # set for list-valued fields
+    base64_allowed: bool = True  # audio and video inputs are URL-only
+    # Some list fields nest under an object, e.g. ``reference_edge.foreground_edge``.
+    parent: str | None = None
+
+    @property
+    def is_list(self) -> bool:
+        return self.max_items is not None
+
+
+# --------------------------------------------------------------------------- video geometry
+
+#: Total pixel budget of each tier; image-to-video keeps the input's aspect ratio within it.
+TIER_PIXELS: dict[str, int] = {"480P": 832 * 480, "720P": 1280 * 720, "1080P": 1920 * 1080}
+
+#: ``size`` values of text-to-video and reference-to-video, by tier.
+TIER_SIZES: dict[str, tuple[str, ...]] = {
+    "480P": ("832*480", "480*832", "624*624"),
+    "720P": ("1280*720", "720*1280", "960*960", "1088*832", "832*1088"),
+    "1080P": ("1920*1080", "1080*1920", "1440*1440", "1632*1248", "1248*1632"),
+}
+
+
+def tier_of_size(size: str) -> str:
+    """The resolution tier of a ``W*H`` size string; ValueError if it is in no tier."""
+    for tier, sizes in TIER_SIZES.items():
+        if size in sizes:
+            return tier
+    raise ValueError(f"size {size!r} is not a documented W*H size")
+
+
+def keep_aspect_size(tier: str, width: int, height: int) -> tuple[int, int]:
+    """Output size of image-to-video: the tier's pixel count at the input's aspect ratio,
+    each side floored to a multiple of 16 (750x1000 at 720P gives 816x1104, as documented)."""
+    scale = math.sqrt(TIER_PIXELS[tier] / (width * height))
+    return max(16, int(width * scale) // 16 * 16), max(16, int(height * scale) // 16 * 16)
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """What a video model can produce."""
+
+    tiers: tuple[str, ...]
+    default_tier: str
+    durations: tuple[int, ...]  # allowed requested durations (seconds)
+    default_duration: int
+    fps: int
+    audio: Literal["none", "always", "optional"] = "none"
+    tier_param: Literal["resolution", "size", "none"] = "resolution"
+    default_size: str | None = None  # for tier_param == "size"
+
+    @property
+    def sizes(self) -> tuple[str, ...]:
+        return tuple(s for tier in self.tiers for s in TIER_SIZES[tier])
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-model submit rate and concurrent running tasks (account + RAM sub-accounts)."""
+
+    submit_per_second: float
+    concurrency: int
+    documented: bool = True
+
+
+#: Used where the docs give no numbers: conservative so nobody gets throttled by surprise.
+UNDOCUMENTED_LIMITS = Limits(submit_per_second=1.0, concurrency=1, documented=False)
+
+
+# --------------------------------------------------------------------------- model spec
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: Family
+    endpoint: Endpoint
+    output: Output
+    result_path: ResultPath
+    billing_unit: BillingUnit
+    #: ``usage`` keys the service returns for this model generation, in its own vocabulary.
+    usage_fields: tuple[str, ...]
+    limits: Limits = UNDOCUMENTED_LIMITS
+    params: tuple[Param, ...] = ()
+    media: tuple[MediaField, ...] = ()
+    video: VideoSpec | None = None
+    regions: frozenset[Region] = frozenset({Region.BEIJING})
+    #: Synchronous endpoints (detect) answer directly and take no ``X-DashScope-Async``.
+    asynchronous: bool = True
+    notes: str = ""
+    #: Name that other regions use for the same model (Singapore says ``wan2.1-*``).
+    aliases: dict[Region, str] = field(default_factory=dict)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def media_field(self, name: str) -> MediaField | None:
+        return next((m for m in self.media if m.name == name), None)
+
+    def default(self, name: str) -> Any:
+        """The documented default of a parameter (None if there is none)."""
+        p = self.param(name)
+        return p.default if p else None
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+_NO_ALPHA = ImageRule(min_side=360, max_side=2000, max_bytes=10 * MB, alpha="forbidden")
+FRAME_RULE = _NO_ALPHA  # i2v first frame, kf2v frames (seed 000 L4904-4946, L5691-5822)
+REFERENCE_RULE = ImageRule(min_side=240, max_side=5000, max_bytes=10 * MB, alpha="forbidden")
+RGBA_CUTOUT_RULE = ImageRule(formats=frozenset({"PNG", "WEBP"}), alpha="required")
+GUIDE_RULE = ImageRule(formats=frozenset({"JPEG", "PNG", "BMP", "WEBP"}))
+VIRTUAL_MODEL_RULE = ImageRule(
+    formats=frozenset({"JPEG", "PNG", "WEBP"}), min_side=257, max_side=4095, max_bytes=5 * MB,
+    max_aspect=2.0,
+)
+SHOE_RULE = ImageRule(
+    formats=frozenset({"JPEG", "PNG", "BMP", "WEBP", "AVIF"}), max_bytes=5 * MB, max_aspect=1.5,
+)
+I2I_RULE = ImageRule(min_side=384, max_side=5000, max_bytes=10 * MB, alpha="forbidden")
+STYLE_REPAINT_RULE = ImageRule(min_side=256, max_side=5760, max_short_side=3240,
+                               max_bytes=10 * MB, max_aspect=2.0)
+SEGMENT_RULE = ImageRule(min_side=512, max_side=4096, max_bytes=10 * MB)
+X_PAINT_RULE = ImageRule(formats=frozenset({"JPEG", "PNG", "BMP", "TIFF", "WEBP"}), min_side=257,
+                         max_side=4095, max_bytes=10 * MB)
+PORTRAIT_RULE = ImageRule(min_side=400, max_side=7000)
+ANIMATE_RULE = ImageRule(min_side=200, max_side=4096, max_bytes=5 * MB, max_aspect=3.0)
+FACE_RULE = ImageRule(max_side=4096, max_bytes=10 * MB, max_aspect=2.0)
+
+_PROMPT_1500 = Param("prompt", "input", str, max_length=1500)
+_PROMPT_800 = Param("prompt", "input", str, max_length=800)
+_NEGATIVE = Param("negative_prompt", "input", str, max_length=500)
+_SEED = Param("seed", "parameters", int, minimum=0, maximum=2147483647)
+_WATERMARK = Param("watermark", "parameters", bool, default=False)
+_PROMPT_EXTEND = Param("prompt_extend", "parameters", bool, default=True)
+_SHOT_TYPE = Param("shot_type", "parameters", str, default="single", choices=("single", "multi"))
+_TEMPLATE = Param("template", "input", str)
+_AUDIO_URL = MediaField("audio_url", kind="audio", base64_allowed=False)
+
+_IMAGE_USAGE = ("image_count",)
+_LEGACY_VIDEO_USAGE = ("video_duration", "video_ratio", "video_count")
+_WAN26_T2V_USAGE = ("duration", "size", "input_video_duration", "output_video_duration",
+                    "video_count", "SR")
+_WAN26_I2V_USAGE = ("duration", "input_video_duration", "output_video_duration", "video_count",
+                    "SR")
+_ALL_REGIONS = frozenset(Region)
+_BJ_SG = frozenset({Region.BEIJING, Region.SINGAPORE})
+
+#: First-frame effect templates (seed 000 L6292-6754).
+I2V_TEMPLATES_BOTH = ("squish", "rotation", "poke", "inflate", "dissolve", "carousel",
+                      "singleheart", "flying", "rose", "crystalrose", "hug", "frenchkiss",
+                      "coupleheart")
+I2V_TEMPLATES_PLUS_ONLY = ("melt", "icecream", "dance1", "dance2", "dance3", "dance4", "dance5",
+                           "mermaid", "graduation", "dragon", "money", "jellyfish", "pupil")
+KF2V_TEMPLATES = ("hanfu-1", "solaron", "magazine", "mech1", "mech2")
+
+
+def _video_params(video: VideoSpec, *extra: Param) -> tuple[Param, ...]:
+    """Tier and duration parameters derived from a VideoSpec, so the enum lives in one place."""
+    params: list[Param] = []
+    if video.tier_param == "resolution":
+        params.append(Param("resolution", "parameters", str, default=video.default_tier,
+                            choices=video.tiers))
+    elif video.tier_param == "size":
+        params.append(Param("size", "parameters", str, default=video.default_size,
+                            choices=video.sizes))
+    params.append(Param("duration", "parameters", int, default=video.default_duration,
+                        choices=video.durations))
+    return tuple(params) + extra
+
+
+# --------------------------------------------------------------------------- image models
+
+
+def _image_models() -> list[ModelSpec]:
+    n_param = Param("n", "parameters", int, default=1, minimum=1, maximum=4)
+    return [
+        ModelSpec(
+            "wanx-background-generation-v2", Family.BACKGROUND, Endpoint.BACKGROUND, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(
+                Param("ref_prompt", "input", str, max_length=150),
+                Param("model_version", "parameters", str, default="v2", choices=("v2", "v3")),
+                n_param,
+                Param("noise_level", "parameters", int, default=300, minimum=0, maximum=999),
+                Param("ref_prompt_weight", "parameters", float, default=0.5, minimum=0, maximum=1),
+                Param("foreground_edge_prompt", "input", list, max_length=8),
+                Param("background_edge_prompt", "input", list, max_length=8),
+            ),
+            media=(
+                MediaField("base_image_url", rule=RGBA_CUTOUT_RULE, required=True),
+                MediaField("ref_image_url", rule=GUIDE_RULE),
+                MediaField("foreground_edge", rule=RGBA_CUTOUT_RULE, max_items=8,
+                           parent="reference_edge"),
+                MediaField("background_edge", rule=RGBA_CUTOUT_RULE, max_items=8,
+                           parent="reference_edge"),
+            ),
+            notes="Output has the base image's size. ref_prompt: <=150 English words / ~100-120 "
+                  "Chinese characters, the rest ignored; checked here as 150 characters.",
+        ),
+        ModelSpec(
+            "virtualmodel-v2", Family.VIRTUAL_MODEL, Endpoint.VIRTUAL_MODEL, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(
+                Param("prompt", "input", str, required=True, max_length=800),
+                Param("face_prompt", "input", str, max_length=800),
+                Param("short_side_size", "parameters", str, default="1024", choices=("1024", "2048")),
+                Param("aspect_ratio", "parameters", str,
+                      choices=("2:1", "16:9", "4:3", "1:1", "3:4", "9:16", "1:2")),
+                Param("realPerson", "parameters", bool),
+                n_param,
+            ),
+            media=(
+                MediaField("base_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
+                MediaField("mask_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
+                MediaField("background_image_url", rule=VIRTUAL_MODEL_RULE),
+            ),
+            notes="Free trial only. Prompt length is not documented; 800 is our own guard.",
+        ),
+        ModelSpec(
+            "wanx-virtualmodel", Family.VIRTUAL_MODEL, Endpoint.VIRTUAL_MODEL, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(
+                Param("prompt", "input", str, required=True, max_length=800),
+                Param("face_prompt", "input", str, max_length=800),
+                Param("short_side_size", "parameters", str, default="512", choices=("512", "1024")),
+                Param("predefined_face_id", "parameters", str),
+                n_param,
+            ),
+            media=(
+                MediaField("base_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
+                MediaField("mask_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
+            ),
+            notes="Free trial only; real-person photos only.",
+        ),
+        ModelSpec(
+            "shoemodel-v1", Family.SHOE_MODEL, Endpoint.VIRTUAL_MODEL, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(n_param,),
+            media=(
+                MediaField("template_image_url", rule=SHOE_RULE, required=True),
+                MediaField("shoe_image_url", rule=SHOE_RULE, required=True, max_items=2),
+            ),
+            notes="Free trial only. Fewer than 3 shoe views.",
+        ),
+        ModelSpec(
+            "image-out-painting", Family.OUT_PAINTING, Endpoint.OUT_PAINTING, Output.IMAGE,
+            "output_image_url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 5),
+            params=(
+                Param("angle", "parameters", int, default=0, minimum=0, maximum=359),
+                Param("x_scale", "parameters", float, default=1.0, minimum=1.0, maximum=3.0),
+                Param("y_scale", "parameters", float, default=1.0, minimum=1.0, maximum=3.0),
+                Param("output_ratio", "parameters", str,
+                      choices=("1:1", "3:4", "4:3", "9:16", "16:9")),
+                Param("left_offset", "parameters", int, minimum=0),
+                Param("right_offset", "parameters", int, minimum=0),
+                Param("top_offset", "parameters", int, minimum=0),
+                Param("bottom_offset", "parameters", int, minimum=0),
+            ),
+            media=(MediaField("image_url", rule=GUIDE_RULE, required=True),),
+            notes="Scale range and output_ratio enum are not documented; ours are guards.",
+        ),
+        ModelSpec(
+            "wanx2.1-imageedit", Family.IMAGE_EDIT, Endpoint.IMAGE2IMAGE, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 2),
+            params=(
+                Param("function", "input", str, required=True, choices=(
+                    "stylization_all", "stylization_local", "description_edit",
+                    "description_edit_with_mask", "remove_watermark", "expand",
+                    "super_resolution", "colorization", "doodle", "control_cartoon_feature")),
+                Param("prompt", "input", str, required=True, max_length=800),
+                Param("strength", "parameters", float, default=0.5, minimum=0, maximum=1),
+                Param("top_scale", "parameters", float, minimum=1),
+                Param("bottom_scale", "parameters", float, minimum=1),
+                Param("left_scale", "parameters", float, minimum=1),
+                Param("right_scale", "parameters", float, minimum=1),
+                Param("upscale_factor", "parameters", int, default=1, minimum=1, maximum=4),
+                Param("is_sketch", "parameters", bool, default=False),
+                n_param,
+            ),
+            media=(
+                MediaField("base_image_url", rule=GUIDE_RULE, required=True),
+                MediaField("mask_image_url", rule=GUIDE_RULE),
+            ),
+        ),
+        ModelSpec(
+            "wan2.5-i2i-preview", Family.IMAGE_EDIT, Endpoint.IMAGE2IMAGE, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE,
+            params=(
+                Param("prompt", "input", str, required=True, max_length=2000),
+                Param("negative_prompt", "input", str, max_length=500),
+                Param("size", "parameters", str, default="1280*1280"),
+                Param("n", "parameters", int, default=4, minimum=1, maximum=4),
+                _WATERMARK, _SEED, Param("prompt_extend", "parameters", bool),
+            ),
+            media=(MediaField("images", rule=I2I_RULE, required=True, max_items=3),),
+            regions=_BJ_SG,
+            notes="n defaults to 4 on the service: builders send n=1 unless asked.",
+        ),
+        ModelSpec(
+            "wanx-style-repaint-v1", Family.STYLE_REPAINT, Endpoint.IMAGE_GENERATION, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(Param("style_index", "input", int, required=True, minimum=-1),),
+            media=(MediaField("image_url", rule=STYLE_REPAINT_RULE, required=True),
+                   MediaField("style_ref_url", rule=STYLE_REPAINT_RULE)),
+        ),
+        ModelSpec(
+            "wanx-poster-generation-v1", Family.POSTER, Endpoint.TEXT2IMAGE, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(
+                Param("title", "input", str, required=True, max_length=30),
+                Param("sub_title", "input", str, max_length=30),
+                Param("body_text", "input", str, max_length=50),
+                Param("prompt_text_zh", "input", str, max_length=50),
+                Param("prompt_text_en", "input", str, max_length=50),
+                Param("wh_ratios", "input", str, choices=("竖版", "横版")),
+                Param("lora_name", "input", str),
+                Param("lora_weight", "input", float, minimum=0, maximum=1),
+                Param("ctrl_ratio", "input", float, minimum=0, maximum=1),
+                Param("ctrl_step", "input", float, minimum=0, maximum=1),
+                Param("generate_mode", "input", str, default="generate"),
+                Param("generate_num", "input", int, default=1, minimum=1, maximum=4),
+            ),
+            notes="Free trial only.",
+        ),
+        ModelSpec(
+            "image-instance-segmentation", Family.SEGMENTATION, Endpoint.IMAGE2IMAGE, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            media=(MediaField("image_url", rule=SEGMENT_RULE, required=True),),
+            notes="Free trial only.",
+        ),
+        ModelSpec(
+            "image-erase-completion", Family.ERASE, Endpoint.IMAGE2IMAGE, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(Param("dilate_flag", "parameters", bool),
+                    Param("fast_mode", "parameters", bool, default=False)),
+            media=(MediaField("image_url", rule=SEGMENT_RULE, required=True),
+                   MediaField("mask_url", rule=SEGMENT_RULE, required=True),
+                   MediaField("foreground_url", rule=SEGMENT_RULE)),
+            notes="Free trial only.",
+        ),
+        ModelSpec(
+            "wanx-x-painting", Family.X_PAINTING, Endpoint.IMAGE2IMAGE, Output.IMAGE,
+            "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
+            params=(Param("prompt", "input", str, required=True, max_length=800),
+                    Param("size", "parameters", str, default="1024*1024"),
+                    Param("n", "parameters", int, default=1, minimum=1, maximum=4)),
+            media=(MediaField("base_image_url", rule=X_PAINT_RULE, required=True),
+                   MediaField("mask_image_url", rule=X_PAINT_RULE, required=True)),
+            notes="Free trial only.",
+        ),
+        *[
+            ModelSpec(
+                name, Family.TEXT_TO_IMAGE, Endpoint.TEXT2IMAGE, Output.IMAGE, "results[].url",
+                BillingUnit.IMAGE, _IMAGE_USAGE,
+                params=(Param("prompt", "input", str, required=True, max_length=800),
+                        _NEGATIVE, Param("size", "parameters", str, default="1024*1024"),
+                        Param("n", "parameters", int, default=4, minimum=1, maximum=4),
+                        _SEED, _WATERMARK, Param("prompt_extend", "parameters", bool)),
+                regions=_BJ_SG,
+                notes="Only named in the seeds: endpoint from the protocol table, limits unknown.",
+            )
+            for name in ("wan2.6-t2i", "wan2.5-t2i-preview", "wan2.2-t2i-flash", "wanx2.0-t2i-turbo")
+        ],
+    ]
+
+
+# --------------------------------------------------------------------------- video models
+
+
+def _t2v(name: str, video: VideoSpec, prompt: Param, usage: tuple[str, ...],
+         regions: frozenset[Region] = _ALL_REGIONS, **kw: Any) -> ModelSpec:
+    extra: list[Param] = [prompt, _NEGATIVE, _PROMPT_EXTEND, _WATERMARK, _SEED]
+    media: tuple[MediaField, ...] = ()
+    if video.audio != "none":
+        media = (_AUDIO_URL,)
+    if name.startswith("wan2.6"):
+        extra.append(_SHOT_TYPE)
+    return ModelSpec(name, Family.TEXT_TO_VIDEO, Endpoint.VIDEO_GENERATION, Output.VIDEO,
+                     "video_url", BillingUnit.SECOND, usage, params=_video_params(video, *extra),
+                     media=media, video=video, regions=regions, **kw)
+
+
+def _i2v(name: str, video: VideoSpec, limits: Limits, usage: tuple[str, ...],
+         templates: tuple[str, ...] = (), regions: frozenset[Region] = _ALL_REGIONS,
+         **kw: Any) -> ModelSpec:
+    prompt = _PROMPT_1500 if video.audio != "none" else _PROMPT_800
+    extra: list[Param] = [prompt, _NEGATIVE, _PROMPT_EXTEND, _WATERMARK, _SEED]
+    media = [MediaField("img_url", rule=FRAME_RULE, required=True)]
+    if video.audio != "none":
+        media.append(_AUDIO_URL)
+    if name.startswith("wan2.6"):
+        extra.append(_SHOT_TYPE)
+    if video.audio == "optional":
+        extra.append(Param("audio", "parameters", bool, default=True))
+    if templates:
+        extra.append(replace(_TEMPLATE, choices=templates))
+    return ModelSpec(name, Family.IMAGE_TO_VIDEO, Endpoint.VIDEO_GENERATION, Output.VIDEO,
+                     "video_url", BillingUnit.SECOND, usage, limits,
+                     params=_video_params(video, *extra), media=tuple(media), video=video,
+                     regions=regions, **kw)
+
+
+def _kf2v(name: str, video: VideoSpec, usage: tuple[str, ...], templates: tuple[str, ...] = (),
+          regions: frozenset[Region] = _BJ_SG, **kw: Any) -> ModelSpec:
+    extra: list[Param] = [_PROMPT_800, _NEGATIVE, _PROMPT_EXTEND, _WATERMARK, _SEED]
+    if templates:
+        extra.append(replace(_TEMPLATE, choices=templates))
+    return ModelSpec(name, Family.KEYFRAME_TO_VIDEO, Endpoint.IMAGE2VIDEO, Output.VIDEO,
+                     "video_url", BillingUnit.SECOND, usage, Limits(2, 2),
+                     params=_video_params(video, *extra),
+                     media=(MediaField("first_frame_url", rule=FRAME_RULE, required=True),
+                            MediaField("last_frame_url", rule=FRAME_RULE)),
+                     video=video, regions=regions, **kw)
+
+
+def _r2v(name: str, video: VideoSpec) -> ModelSpec:
+    extra: list[Param] = [Param("prompt", "input", str, required=True, max_length=1500),
+                          _NEGATIVE, _WATERMARK, _SEED, _SHOT_TYPE]
+    if video.audio == "optional":
+        extra.append(Param("audio", "parameters", bool, default=True))
+    return ModelSpec(name, Family.REFERENCE_TO_VIDEO, Endpoint.VIDEO_GENERATION, Output.VIDEO,
+                     "video_url", BillingUnit.SECOND, _WAN26_T2V_USAGE,
+                     params=_video_params(video, *extra),
+                     media=(MediaField("reference_urls", kind="image", rule=REFERENCE_RULE,
+                                       required=True, max_items=5, base64_allowed=False),),
+                     video=video, regions=frozenset({Region.BEIJING, Region.SINGAPORE,
+                                                     Region.VIRGINIA}),
+                     notes="reference_urls: 0-5 images (240-5000 px, no alpha, <=10 MB) and 0-3 "
+                           "MP4/MOV videos (1-30 s, <=100 MB), at most 5 in all; input video "
+                           "seconds are billed too.")
+
+
+_SEC_2_15 = tuple(range(2, 16))
+_SEC_2_10 = tuple(range(2, 11))
+
+
+def _video_models() -> list[ModelSpec]:
+    v = VideoSpec
+    return [
+        # text-to-video (seed 000 L7301-7943)
+        _t2v("wan2.6-t2v", v(("720P", "1080P"), "1080P", _SEC_2_15, 5, 30, "always", "size",
+                             "1920*1080"), _PROMPT_1500, _WAN26_T2V_USAGE),
+        _t2v("wan2.6-t2v-us", v(("720P", "1080P"), "1080P", (5, 10), 5, 30, "always", "size",
+                                "1920*1080"), _PROMPT_1500, _WAN26_T2V_USAGE,
+             regions=frozenset({Region.VIRGINIA})),
+        _t2v("wan2.5-t2v-preview", v(("480P", "720P", "1080P"), "1080P", (5, 10), 5, 30, "always",
+                                     "size", "1920*1080"), _PROMPT_1500, _LEGACY_VIDEO_USAGE),
+        _t2v("wan2.2-t2v-plus", v(("480P", "1080P"), "1080P", (5,), 5, 30, "none", "size",
+                                  "1920*1080"), _PROMPT_800, _LEGACY_VIDEO_USAGE),
+        _t2v("wanx2.1-t2v-turbo", v(("480P", "720P"), "720P", (5,), 5, 30, "none", "size",
+                                    "1280*720"), _PROMPT_800, _LEGACY_VIDEO_USAGE,
+             aliases={Region.SINGAPORE: "wan2.1-t2v-turbo"}),
+        _t2v("wanx2.1-t2v-plus", v(("720P",), "720P", (5,), 5, 30, "none", "size", "1280*720"),
+             _PROMPT_800, _LEGACY_VIDEO_USAGE, aliases={Region.SINGAPORE: "wan2.1-t2v-plus"}),
+        # image-to-video, first frame (seed 000 L4805-5575; limits: dashscope-protocol.md)
+        _i2v("wan2.6-i2v-flash", v(("720P", "1080P"), "1080P", _SEC_2_15, 5, 30, "optional"),
+             Limits(5, 5), _WAN26_I2V_USAGE + ("audio",)),
+        _i2v("wan2.6-i2v", v(("720P", "1080P"), "1080P", _SEC_2_15, 5, 30, "always"),
+             Limits(5, 5), _WAN26_I2V_USAGE),
+        _i2v("wan2.6-i2v-us", v(("720P", "1080P"), "1080P", (5, 10, 15), 5, 30, "always"),
+             Limits(5, 5), _WAN26_I2V_USAGE, regions=frozenset({Region.VIRGINIA})),
+        _i2v("wan2.5-i2v-preview", v(("480P", "720P", "1080P"), "1080P", (5, 10), 5, 30, "always"),
+             Limits(5, 5), ("video_count", "duration", "SR"),
+             notes="Usage as in seed 002's example (the SDK's zero placeholders removed). Seed "
+                   "002 says 24 fps; the newer seed 000 says 30."),
+        _i2v("wan2.2-i2v-flash", v(("480P", "720P", "1080P"), "720P", (5,), 5, 30),
+             Limits(2, 2), _LEGACY_VIDEO_USAGE,
+             regions=frozenset({Region.BEIJING, Region.VIRGINIA}),
+             notes="Usage tab collapsed in the seeds: the wan2.5-and-earlier t2v vocabulary."),
+        _i2v("wan2.2-i2v-plus", v(("480P", "1080P"), "1080P", (5,), 5, 30), Limits(2, 2),
+             _LEGACY_VIDEO_USAGE),
+        _i2v("wanx2.1-i2v-plus", v(("720P",), "720P", (5,), 5, 30), Limits(2, 2),
+             _LEGACY_VIDEO_USAGE, templates=I2V_TEMPLATES_BOTH + I2V_TEMPLATES_PLUS_ONLY,
+             aliases={Region.SINGAPORE: "wan2.1-i2v-plus"}),
+        _i2v("wanx2.1-i2v-turbo", v(("480P", "720P"), "720P", (3, 4, 5), 5, 30), Limits(2, 2),
+             _LEGACY_VIDEO_USAGE, templates=I2V_TEMPLATES_BOTH,
+             aliases={Region.SINGAPORE: "wan2.1-i2v-turbo"}),
+        # first + last frame (seed 000 L5576-6291)
+        _kf2v("wan2.2-kf2v-flash", v(("480P", "720P", "1080P"), "720P", (5,), 5, 30),
+              ("video_duration", "video_count", "SR"), regions=frozenset({Region.BEIJING})),
+        _kf2v("wanx2.1-kf2v-plus", v(("720P",), "720P", (5,), 5, 30),
+              ("video_duration", "video_count", "video_ratio"), templates=KF2V_TEMPLATES,
+              aliases={Region.SINGAPORE: "wan2.1-kf2v-plus"}),
+        # reference-to-video (seed 000 L6755-7300)
+        _r2v("wan2.6-r2v-flash", v(("720P", "1080P"), "1080P", _SEC_2_10, 5, 30, "optional",
+                                   "size", "1920*1080")),
+        _r2v("wan2.6-r2v", v(("720P", "1080P"), "1080P", _SEC_2_10, 5, 30, "always", "size",
+                             "1920*1080")),
+        *_digital_human_models(),
+    ]
+
+
+def _digital_human_models() -> list[ModelSpec]:
+    """Animate, s2v, AnimateAnyone, EMO, LivePortrait, VideoRetalk, Emoji, style transform and
+    the synchronous detectors: reached through the generic builder."""
+    video_in = MediaField("video_url", kind="video", required=True, base64_allowed=False)
+    audio_in = replace(_AUDIO_URL, required=True)
+    detect = dict(output=Output.DETECTION, result_path="none", billing_unit=BillingUnit.IMAGE,
+                  usage_fields=_IMAGE_USAGE, limits=Limits(5, 1000), asynchronous=False)
+    standard = ("video_duration", "video_ratio")
+    animate_params = (Param("mode", "parameters", str, required=True, choices=("wan-std", "wan-pro")),
+                      Param("check_image", "parameters", bool, default=True),
+                      Param("watermark", "input", bool, default=False))
+    return [
+        *[ModelSpec(name, Family.ANIMATE, Endpoint.IMAGE2VIDEO, Output.VIDEO, "results.video_url",
+                    BillingUnit.SECOND, standard, Limits(5, 1), params=animate_params,
+                    media=(MediaField("image_url", rule=ANIMATE_RULE, required=True,
+                                      base64_allowed=False), video_in),
+                    regions=_BJ_SG, notes="Duration follows the input video (2-30 s).")
+          for name in ("wan2.2-animate-move", "wan2.2-animate-mix")],
+        ModelSpec("wan2.2-s2v", Family.SPEECH_TO_VIDEO, Endpoint.IMAGE2VIDEO, Output.VIDEO,
+                  "results.video_url", BillingUnit.SECOND, ("duration", "video_count", "SR"),
+                  Limits(5, 1),
+                  params=(Param("resolution", "parameters", str, default="480P",
+                                choices=("480P", "720P")),
+                          Param("style", "parameters", str)),
+                  media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
+                                    base64_allowed=False), audio_in),
+                  notes="Duration follows the audio (<20 s); 480P is 16 fps, 720P 30 fps."),
+        ModelSpec("wan2.2-s2v-detect", Family.DETECT, Endpoint.FACE_DETECT,
+                  media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
+                                    base64_allowed=False),), **detect),
+        ModelSpec("animate-anyone-detect-gen2", Family.DETECT, Endpoint.AA_DETECT,
+                  media=(MediaField("image_url", required=True, base64_allowed=False),), **detect),
+        ModelSpec("animate-anyone-template-gen2", Family.ANIMATE_ANYONE, Endpoint.AA_TEMPLATE,
+                  Output.TEMPLATE, "template_id", BillingUnit.SECOND, standard,
+                  Limits(1, 1, documented=False),
+                  media=(video_in,), notes="Concurrency 1 documented; submit rate blank."),
+        ModelSpec("animate-anyone-gen2", Family.ANIMATE_ANYONE, Endpoint.IMAGE2VIDEO, Output.VIDEO,
+                  "video_url", BillingUnit.SECOND, standard, Limits(1, 1, documented=False),
+                  params=(Param("template_id", "input", str, required=True),
+                          Param("use_ref_img_bg", "parameters", bool, default=False),
+                          Param("video_ratio", "parameters", str, default="9:16",
+                                choices=("9:16", "3:4"))),
+                  media=(MediaField("image_url", rule=FACE_RULE, required=True,
+                                    base64_allowed=False),)),
+        ModelSpec("emo-detect-v1", Family.DETECT, Endpoint.FACE_DETECT,
+                  params=(Param("ratio", "parameters", str, default="1:1", choices=("1:1", "3:4")),),
+                  media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
+                                    base64_allowed=False),), **detect),
+        ModelSpec("emo-v1", Family.EMO, Endpoint.IMAGE2VIDEO, Output.VIDEO, "results.video_url",
+                  BillingUnit.SECOND, standard, Limits(5, 1),
+                  params=(Param("face_bbox", "input", list, required=True, max_length=4),
+                          Param("ext_bbox", "input", list, required=True, max_length=4),
+                          Param("style_level", "parameters", str, default="normal",
+                                choices=("normal", "calm", "active"))),
+                  media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
+                                    base64_allowed=False), audio_in),
+                  notes="Price tier by usage.video_ratio (1:1 or 3:4)."),
+        ModelSpec("liveportrait-detect", Family.DETECT, Endpoint.FACE_DETECT,
+                  media=(MediaField("image_url", rule=FACE_RULE, required=True,
+                                    base64_allowed=False),), **detect),
+        ModelSpec("liveportrait", Family.LIVEPORTRAIT, Endpoint.IMAGE2VIDEO, Output.VIDEO,
+                  "results.video_url", BillingUnit.SECOND, standard,
+                  Limits(1, 1, documented=False),
+                  params=(Param("template_id", "parameters", str, default="normal",
+                                choices=("normal", "calm", "active")),
+                          Param("eye_move_freq", "parameters", float, default=0.5, minimum=0,
+                                maximum=1),
+                          Param("video_fps", "parameters", int, default=24, minimum=15, maximum=30),
+                          Param("mouth_move_strength", "parameters", float, default=1.0,
+                                minimum=0, maximum=1.5),
+                          Param("paste_back", "parameters", bool, default=True),
+                          Param("head_move_strength", "parameters", float, default=0.7,
+                                minimum=0, maximum=1)),
+                  media=(MediaField("image_url", rule=FACE_RULE, required=True,
+                                    base64_allowed=False), audio_in)),
+        ModelSpec("videoretalk", Family.VIDEORETALK, Endpoint.IMAGE2VIDEO, Output.VIDEO,
+                  "video_url", BillingUnit.SECOND, standard, Limits(1, 1),
+                  params=(Param("video_extension", "parameters", bool, default=False),),
+                  media=(video_in, audio_in,
+                         MediaField("ref_image_url", rule=FACE_RULE, base64_allowed=False))),
+        ModelSpec("emoji-detect-v1", Family.DETECT, Endpoint.FACE_DETECT,
+                  params=(Param("ratio", "parameters", str, default="1:1", choices=("1:1",)),),
+                  media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
+                                    base64_allowed=False),), **detect),
+        ModelSpec("emoji-v1", Family.EMOJI, Endpoint.IMAGE2VIDEO, Output.VIDEO, "video_url",
+                  BillingUnit.SECOND, standard,
+                  params=(Param("face_bbox", "input", list, required=True, max_length=4),
+                          Param("ext_bbox", "input", list, required=True, max_length=4),
+                          Param("driven_id", "input", str, required=True)),
+                  media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
+                                    base64_allowed=False),)),
+        ModelSpec("video-style-transform", Family.VIDEO_STYLE, Endpoint.VIDEO_GENERATION,
+                  Output.VIDEO, "output_video_url", BillingUnit.SECOND, ("duration", "SR"),
+                  Limits(2, 1),
+                  params=(Param("style", "parameters", int, default=0, minimum=0, maximum=7),
+                          Param("video_fps", "parameters", int, default=15, minimum=15, maximum=25),
+                          Param("animate_emotion", "parameters", bool, default=True),
+                          Param("min_len", "parameters", int, default=720, choices=(720, 540)),
+                          Param("use_SR", "parameters", bool, default=False)),
+                  media=(video_in,)),
+    ]
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+class UnknownModelError(KeyError):
+    """Raised for a model name the registry does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0])
+
+
+class Registry:
+    """Lookup of ModelSpecs by name (including regional aliases), with per-user overrides."""
+
+    def __init__(self, specs: Iterable[ModelSpec]):
+        self._specs: dict[str, ModelSpec] = {}
+        for spec in specs:
+            self._add(spec)
+
+    def _add(self, spec: ModelSpec) -> None:
+        if spec.name in self._specs:
+            raise ValueError(f"model {spec.name!r} registered twice")
+        self._specs[spec.name] = spec
+        for region, alias in spec.aliases.items():
+            self._specs[alias] = replace(spec, name=alias, regions=frozenset({region}), aliases={})
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self):
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def get(self, name: str) -> ModelSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise UnknownModelError(
+                f"unknown model {name!r}; known models: {', '.join(sorted(self._specs))}"
+            ) from None
+
+    def with_limits(self, overrides: dict[str, Limits]) -> Registry:
+        """A copy whose rate limits are overridden per model (users with raised quotas)."""
+        copy = Registry([])
+        copy._specs = {name: replace(spec, limits=overrides.get(name, spec.limits))
+                       for name, spec in self._specs.items()}
+        return copy
+
+    def family_params(self, family: Family) -> frozenset[str]:
+        """Every field name that any model of ``family`` accepts: a field in this set but not
+        in a model's own lists is one that model does not allow (``audio`` on wan2.2)."""
+        return frozenset(f.name for s in self._specs.values() if s.family == family
+                         for f in (*s.params, *s.media))
+
+
+REGISTRY = Registry([*_image_models(), *_video_models()])

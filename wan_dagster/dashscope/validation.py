@@ -1,0 +1,114 @@
+"""Checks a request against the registry before anything is paid for.
+
+``check_request`` looks at the JSON body only (parameters, enums, ranges, lengths, required
+fields); ``check_image`` looks at decoded image bytes against a field's ImageRule. The client
+raises ``ValidationError`` with every problem at once; the emulator answers 400 with the same
+messages, so both sides speak the same rules.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from .registry import REGISTRY, ImageRule, MediaField, ModelSpec, Registry
+
+
+def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = REGISTRY) -> list[str]:
+    """Problems with ``body`` for ``spec``: each names the field and the rule it breaks."""
+    problems: list[str] = []
+    sections = {"input": body.get("input") or {}, "parameters": body.get("parameters") or {}}
+    for where, section in sections.items():
+        if not isinstance(section, dict):
+            problems.append(f"{where}: must be an object")
+            sections[where] = {}
+    family_names = registry.family_params(spec.family)
+    for where, section in sections.items():
+        for name, value in section.items():
+            param = spec.param(name)
+            if param is None or param.where != where:
+                if name in family_names and spec.media_field(name) is None:
+                    problems.append(f"{where}.{name}: not supported by model {spec.name}")
+                continue
+            reason = param.check(value)
+            if reason:
+                problems.append(f"{where}.{name}: {reason} (model {spec.name})")
+    for param in spec.params:
+        if param.required and param.name not in sections[param.where]:
+            problems.append(f"{param.where}.{param.name}: required by model {spec.name}")
+    for media in spec.media:
+        problems.extend(_check_media_value(spec, media, _media_value(sections["input"], media)))
+    return problems
+
+
+def _media_value(section: dict[str, Any], media: MediaField) -> Any:
+    if media.parent:
+        parent = section.get(media.parent)
+        return parent.get(media.name) if isinstance(parent, dict) else None
+    return section.get(media.name)
+
+
+def _check_media_value(spec: ModelSpec, media: MediaField, value: Any) -> list[str]:
+    path = f"input.{media.parent + '.' if media.parent else ''}{media.name}"
+    if value is None or value == [] or value == "":
+        return [f"{path}: required by model {spec.name}"] if media.required else []
+    values = value if isinstance(value, list) else [value]
+    if media.is_list and not isinstance(value, list):
+        return [f"{path}: must be a list of URLs"]
+    if not media.is_list and isinstance(value, list):
+        return [f"{path}: must be a single URL, not a list"]
+    problems = []
+    if media.is_list and len(values) > (media.max_items or 0):
+        problems.append(f"{path}: at most {media.max_items} items for model {spec.name}, "
+                        f"got {len(values)}")
+    for item in values:
+        if not isinstance(item, str):
+            problems.append(f"{path}: must be a URL string")
+        elif item.startswith("data:") and not media.base64_allowed:
+            problems.append(f"{path}: model {spec.name} takes only http(s) or oss:// URLs here, "
+                            f"not base64 data")
+        elif not item.startswith(("http://", "https://", "oss://", "data:")):
+            problems.append(f"{path}: must be an http(s) URL, an oss:// URL or a data URI")
+    return problems
+
+
+def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
+    """Problems with image ``data`` under ``rule``; ``field`` names it in each message."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (width, height), mode = img.format or "?", img.size, img.mode
+            has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
+            transparent = has_alpha and _has_transparent_pixel(img)
+    except (UnidentifiedImageError, OSError) as exc:
+        return [f"{field}: not a readable image ({exc})"]
+    problems = []
+    if fmt not in rule.formats:
+        problems.append(f"{field}: format {fmt} not accepted; use one of {sorted(rule.formats)}")
+    short, long = sorted((width, height))
+    if rule.min_side is not None and short < rule.min_side:
+        problems.append(f"{field}: {width}x{height} px; each side must be >= {rule.min_side} px")
+    if rule.max_side is not None and long > rule.max_side:
+        problems.append(f"{field}: {width}x{height} px; each side must be <= {rule.max_side} px")
+    if rule.max_short_side is not None and short > rule.max_short_side:
+        problems.append(f"{field}: {width}x{height} px; the short side must be <= "
+                        f"{rule.max_short_side} px")
+    if rule.max_aspect is not None and long / short > rule.max_aspect:
+        problems.append(f"{field}: aspect ratio {long / short:.2f}:1 exceeds {rule.max_aspect:g}:1")
+    if rule.max_bytes is not None and len(data) > rule.max_bytes:
+        problems.append(f"{field}: {len(data) / 1e6:.1f} MB; the limit is "
+                        f"{rule.max_bytes / 1e6:g} MB")
+    if rule.alpha == "required" and not transparent:
+        problems.append(f"{field}: must be an RGBA image with a transparent background "
+                        f"(got {fmt} mode {mode}{' with no transparent pixel' if has_alpha else ''})")
+    if rule.alpha == "forbidden" and has_alpha:
+        problems.append(f"{field}: must not have an alpha channel (got {fmt} mode {mode}); "
+                        f"flatten it to RGB first")
+    return problems
+
+
+def _has_transparent_pixel(img: Image.Image) -> bool:
+    alpha = img.convert("RGBA").getchannel("A")
+    low, _ = alpha.getextrema()
+    return low < 255
