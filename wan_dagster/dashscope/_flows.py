@@ -1,0 +1,367 @@
+"""Every client operation, written once as a generator that yields I/O actions.
+
+The sync client runs a flow with ``httpx.Client`` and ``time.sleep``; the async client runs the
+same flow with ``httpx.AsyncClient`` and ``asyncio.sleep``. So retries, reconciliation, rate
+limits and polling are decided in one place, and both clients behave identically.
+
+A driver answers ``Send`` with an ``httpx.Response`` (body read), ``Stream`` with a
+``StreamResult``, ``Sleep`` and ``WaitSlot`` with None; transport failures are thrown back into
+the flow as ``APIConnectionError`` at the ``yield``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping
+
+from ._core import ClientCore, api_error, list_time, reconcile_window
+from .errors import (AmbiguousCreateError, APIConnectionError, APIError, DashScopeError,
+                     Disposition, DownloadError, TaskTimeoutError, create_disposition,
+                     read_disposition)
+from .limits import SlotCounter
+from .registry import ModelSpec, Output
+from .types import Task, TaskPage, TaskSummary
+
+if TYPE_CHECKING:
+    from .requests import TaskRequest
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Send:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    data: Mapping[str, Any] | None = None
+    files: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """GET ``url`` and write the body to ``path`` (overwriting it)."""
+
+    url: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    status: int
+    size: int
+    expected: int | None  # Content-Length, when the server sent one
+    sha256: str
+    content_type: str | None
+    text: str = ""  # the body of an error answer
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WaitSlot:
+    """Block until one slot of ``counter`` is taken."""
+
+    counter: SlotCounter
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    size: int
+    sha256: str
+    content_type: str | None
+
+
+Flow = Generator[Any, Any, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def read(core: ClientCore, send: Send, *, fetch_limited: bool = True) -> Flow:
+    """One read with capped, jittered retries that honour Retry-After. Reads are safe to repeat."""
+    policy = core.config.retry
+    for attempt in range(policy.max_retries + 1):
+        if fetch_limited:
+            delay = core.account.fetches.reserve()
+            if delay:
+                yield Sleep(delay)
+        try:
+            response = yield send
+            if response.is_success:
+                return response
+            raise api_error(response)
+        except (APIError, APIConnectionError) as exc:
+            if read_disposition(exc) is not Disposition.RETRY or attempt == policy.max_retries:
+                raise
+            yield Sleep(policy.delay(attempt, getattr(exc, "retry_after", None)))
+    raise AssertionError("unreachable")
+
+
+def fetch(core: ClientCore, task_id: str, model: str | None = None) -> Flow:
+    response = yield from read(core, Send("GET", core.url(f"/tasks/{task_id}"), core.headers()))
+    return Task.from_response(response.json(), model)
+
+
+def list_page(core: ClientCore, *, page_no: int = 1, page_size: int = 10, model: str | None = None,
+              status: str | None = None, start: datetime | None = None,
+              end: datetime | None = None) -> Flow:
+    params: dict[str, Any] = {"page_no": page_no, "page_size": page_size}
+    if model:
+        params["model_name"] = model
+    if status:
+        params["status"] = status
+    if start:
+        params["start_time"] = list_time(start)
+    if end:
+        params["end_time"] = list_time(end)
+    response = yield from read(core, Send("GET", core.url("/tasks"), core.headers(), params=params))
+    body = response.json()
+    return TaskPage(
+        tasks=tuple(TaskSummary.from_row(row) for row in body.get("data") or []),
+        total=int(body.get("total") or 0),
+        page_no=int(body.get("page_no") or page_no),
+        page_size=int(body.get("page_size") or page_size),
+        total_pages=int(body.get("total_page") or 0),
+    )
+
+
+def list_all(core: ClientCore, *, max_pages: int = 20, page_size: int = 100, **filters: Any) -> Flow:
+    """Every listed task matching ``filters`` (bounded: a runaway listing cannot stall a run)."""
+    rows: list[TaskSummary] = []
+    for page_no in range(1, max_pages + 1):
+        page = yield from list_page(core, page_no=page_no, page_size=page_size, **filters)
+        rows.extend(page.tasks)
+        if page_no >= page.total_pages or not page.tasks:
+            break
+    return rows
+
+
+def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | None) -> Flow:
+    """Poll until the task ends, adaptively. FAILED/CANCELED/UNKNOWN are returned, not raised.
+    Transient read trouble only delays the answer: a paid task is never given up over a blip.
+    At the deadline TaskTimeoutError carries the task id so the caller can resume later."""
+    output = core.config.registry.get(model).output if model else Output.VIDEO
+    policy = core.config.poll
+    started = time.monotonic()
+    last = Task(task_id=task_id, status="NOT_YET_FETCHED", model=model)
+    interval: float | None = None
+    while True:
+        try:
+            last = yield from fetch(core, task_id, model)
+        except (APIError, APIConnectionError) as exc:
+            if read_disposition(exc) is not Disposition.RETRY:
+                raise
+        else:
+            if last.is_terminal:
+                return last
+        elapsed = time.monotonic() - started
+        if timeout is not None and elapsed >= timeout:
+            raise TaskTimeoutError(last, elapsed)
+        interval = policy.interval(output, elapsed, interval)
+        remaining = None if timeout is None else timeout - elapsed
+        yield Sleep(interval if remaining is None else min(interval, remaining))
+
+
+def cancel(core: ClientCore, task_id: str) -> Flow:
+    """Cancel a PENDING task. The service refuses others with 400 UnsupportedOperation."""
+    yield from read(core, Send("POST", core.url(f"/tasks/{task_id}/cancel"), core.headers()),
+                    fetch_limited=False)
+
+
+# --------------------------------------------------------------------------- creates
+
+
+def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str] = ()) -> Flow:
+    """Create a task without ever paying twice.
+
+    Throttling and refused connections are retried with backoff. A create whose fate is unknown
+    (timeout, dropped connection, 5xx) is reconciled through the task list: a task we do not
+    already own in the window is adopted; only if none appears is the create sent again; if it
+    cannot be told apart, AmbiguousCreateError is raised and nothing is resent.
+    """
+    spec = core.config.registry.get(request.model)
+    limiter = core.limiter(spec.name)
+    policy = core.config.retry
+    send = Send("POST", core.url(spec.endpoint), json=request.body,
+                headers=core.headers(asynchronous=True, json_body=True,
+                                     oss_resolve=request.needs_oss_resolve))
+    known = frozenset(known_task_ids)
+    for attempt in range(policy.max_retries + 1):
+        delay = limiter.submits.reserve()
+        if delay:
+            yield Sleep(delay)
+        sent_at = _now()
+        try:
+            response = yield send
+            if not response.is_success:
+                raise api_error(response)
+            task = Task.from_response(response.json(), spec.name)
+            core.account.own(task.task_id)
+            return task
+        except (APIError, APIConnectionError) as exc:
+            disposition = create_disposition(exc)
+            if disposition is Disposition.FINAL:
+                raise
+            if disposition is Disposition.RECONCILE:
+                found = yield from reconcile(core, spec, request, sent_at, known, exc)
+                if found is not None:
+                    return found
+            if attempt == policy.max_retries:
+                raise
+            yield Sleep(policy.delay(attempt, getattr(exc, "retry_after", None)))
+    raise AssertionError("unreachable")
+
+
+def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: datetime,
+              known: frozenset[str], cause: BaseException) -> Flow:
+    """Find the task a lost create may have made. Returns it, returns None once several listings
+    show no new task (the create did not land), or raises AmbiguousCreateError."""
+    config = core.config
+    for round_no in range(config.reconcile_attempts):
+        if round_no:
+            yield Sleep(config.reconcile_delay)
+        start, end = reconcile_window(sent_at, _now())
+        try:
+            rows = yield from list_all(core, model=spec.name, start=start, end=end)
+        except DashScopeError as exc:
+            if round_no == config.reconcile_attempts - 1:
+                raise AmbiguousCreateError(spec.name, [], exc) from exc
+            continue
+        exclude = core.account.owned() | known
+        candidates = [row.task_id for row in rows if row.task_id not in exclude]
+        if not candidates:
+            continue
+        task = yield from _pick(core, spec, request, candidates)
+        if task is None:
+            raise AmbiguousCreateError(spec.name, candidates, cause)
+        core.account.own(task.task_id)
+        return task
+    return None
+
+
+def _pick(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: list[str]) -> Flow:
+    """The one candidate that is ours: the only one, or the only one with our prompt."""
+    if len(candidates) == 1:
+        return (yield from fetch(core, candidates[0], spec.name))
+    if not request.prompt:
+        return None
+    matches = []
+    for task_id in candidates:
+        task = yield from fetch(core, task_id, spec.name)
+        if task.orig_prompt == request.prompt:
+            matches.append(task)
+    return matches[0] if len(matches) == 1 else None
+
+
+def run(core: ClientCore, request: TaskRequest, timeout: float | None,
+        known_task_ids: Iterable[str] = ()) -> Flow:
+    """Create and wait, holding one of the model's concurrency slots for the task's lifetime."""
+    counter = core.limiter(request.model).running
+    yield WaitSlot(counter)
+    try:
+        task = yield from create(core, request, known_task_ids)
+        return (yield from wait(core, task.task_id, request.model, timeout))
+    finally:
+        counter.release()
+
+
+def call_sync(core: ClientCore, request: TaskRequest) -> Flow:
+    """Synchronous endpoints (detect): retried only when clearly refused, as they bill per call."""
+    spec = core.config.registry.get(request.model)
+    policy = core.config.retry
+    send = Send("POST", core.url(spec.endpoint), json=request.body,
+                headers=core.headers(json_body=True))
+    for attempt in range(policy.max_retries + 1):
+        delay = core.limiter(spec.name).submits.reserve()
+        if delay:
+            yield Sleep(delay)
+        try:
+            response = yield send
+            if not response.is_success:
+                raise api_error(response)
+            return response.json()
+        except (APIError, APIConnectionError) as exc:
+            if create_disposition(exc) is not Disposition.RETRY or attempt == policy.max_retries:
+                raise
+            yield Sleep(policy.delay(attempt, getattr(exc, "retry_after", None)))
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def download(core: ClientCore, url: str, dest: Path) -> Flow:
+    """Stream a result into ``dest`` atomically: a partial file never appears under its name.
+    Truncated or failed transfers are retried (a download is a read); an expired URL is final."""
+    policy = core.config.retry
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.{os.getpid()}.{id(dest):x}.part")
+    try:
+        for attempt in range(policy.max_retries + 1):
+            try:
+                result: StreamResult = yield Stream(url, part)
+                _check_stream(result)
+                os.replace(part, dest)
+                return Downloaded(dest, result.size, result.sha256, result.content_type)
+            except (APIConnectionError, DownloadError) as exc:
+                retryable = not isinstance(exc, DownloadError) or exc.retryable
+                if not retryable or attempt == policy.max_retries:
+                    raise DownloadError(f"download of result failed: {exc}") from exc
+                yield Sleep(policy.delay(attempt))
+    finally:
+        part.unlink(missing_ok=True)
+    raise AssertionError("unreachable")
+
+
+def _check_stream(result: StreamResult) -> None:
+    if result.status == 403:
+        raise DownloadError(f"result URL refused (HTTP 403: expired or bad signature) "
+                            f"{result.text[:120]}")
+    if result.status >= 500 or result.status == 429:
+        raise DownloadError(f"HTTP {result.status}", retryable=True)
+    if result.status >= 400:
+        raise DownloadError(f"HTTP {result.status}: {result.text[:120]}")
+    if result.expected is not None and result.size != result.expected:
+        raise DownloadError(f"truncated: got {result.size} of {result.expected} bytes",
+                            retryable=True)
+
+
+def upload_file(core: ClientCore, model: str, path: Path) -> Flow:
+    """Upload a local file to DashScope's temporary storage; returns its ``oss://`` URL (48 h,
+    bound to ``model`` and this account). Creates using it send the OSS-resolve header."""
+    response = yield from read(core, Send("GET", core.url("/uploads"), core.headers(),
+                                          params={"action": "getPolicy", "model": model}),
+                               fetch_limited=False)
+    policy = response.json()["data"]
+    content = path.read_bytes()
+    limit_mb = policy.get("max_file_size_mb")
+    if limit_mb is not None and len(content) > float(limit_mb) * 1024 * 1024:
+        raise DashScopeError(f"{path.name}: {len(content)} bytes exceeds the upload limit of "
+                             f"{limit_mb} MB")
+    key = f"{policy['upload_dir']}/{path.name}"
+    form = {
+        "OSSAccessKeyId": policy["oss_access_key_id"],
+        "Signature": policy["signature"],
+        "policy": policy["policy"],
+        "x-oss-object-acl": policy["x_oss_object_acl"],
+        "x-oss-forbid-overwrite": policy["x_oss_forbid_overwrite"],
+        "key": key,
+        "success_action_status": "200",
+    }
+    send = Send("POST", policy["upload_host"], data=form, files={"file": (path.name, content)})
+    yield from read(core, send, fetch_limited=False)
+    return f"oss://{key}"
