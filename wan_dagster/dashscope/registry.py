@@ -117,6 +117,8 @@ class Param:
     maximum: float | None = None
     max_length: int | None = None  # characters for strings, items for lists
     required: bool = False
+    # Some fields nest under an object, e.g. ``reference_edge.foreground_edge_prompt``.
+    parent: str | None = None
 
     def check(self, value: Any) -> str | None:
         """Return why ``value`` breaks this field's rule, or None when it is fine."""
@@ -126,6 +128,8 @@ class Param:
         if not isinstance(value, expected):
             if not (float in expected and isinstance(value, int) and not isinstance(value, bool)):
                 return f"must be {_type_names(expected)}, got {type(value).__name__}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, got {value!r}"
         if self.choices is not None and value not in self.choices:
             return f"must be one of {list(self.choices)}, got {value!r}"
         if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
@@ -358,8 +362,10 @@ def _image_models() -> list[ModelSpec]:
                 n_param,
                 Param("noise_level", "parameters", int, default=300, minimum=0, maximum=999),
                 Param("ref_prompt_weight", "parameters", float, default=0.5, minimum=0, maximum=1),
-                Param("foreground_edge_prompt", "input", list, max_length=8),
-                Param("background_edge_prompt", "input", list, max_length=8),
+                Param("foreground_edge_prompt", "input", list, max_length=8,
+                      parent="reference_edge"),
+                Param("background_edge_prompt", "input", list, max_length=8,
+                      parent="reference_edge"),
             ),
             media=(
                 MediaField("base_image_url", rule=RGBA_CUTOUT_RULE, required=True),
@@ -544,7 +550,8 @@ def _image_models() -> list[ModelSpec]:
 
 def _t2v(name: str, video: VideoSpec, prompt: Param, usage: tuple[str, ...],
          regions: frozenset[Region] = _ALL_REGIONS, **kw: Any) -> ModelSpec:
-    extra: list[Param] = [prompt, _NEGATIVE, _PROMPT_EXTEND, _WATERMARK, _SEED]
+    extra: list[Param] = [replace(prompt, required=True), _NEGATIVE, _PROMPT_EXTEND,
+                          _WATERMARK, _SEED]
     media: tuple[MediaField, ...] = ()
     if video.audio != "none":
         media = (_AUDIO_URL,)

@@ -26,18 +26,26 @@ def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = RE
             sections[where] = {}
     family_names = registry.family_params(spec.family)
     for where, section in sections.items():
-        for name, value in section.items():
-            param = spec.param(name)
-            if param is None or param.where != where:
-                if name in family_names and spec.media_field(name) is None:
-                    problems.append(f"{where}.{name}: not supported by model {spec.name}")
-                continue
-            reason = param.check(value)
-            if reason:
-                problems.append(f"{where}.{name}: {reason} (model {spec.name})")
+        for name in section:
+            param, media = spec.param(name), spec.media_field(name)
+            home = param.where if param and not param.parent else "input" if media else None
+            if home is not None and home != where:
+                problems.append(f"{where}.{name}: belongs in {home}, not {where}")
+            elif home is None and name in family_names:
+                problems.append(f"{where}.{name}: not supported by model {spec.name}")
     for param in spec.params:
-        if param.required and param.name not in sections[param.where]:
-            problems.append(f"{param.where}.{param.name}: required by model {spec.name}")
+        section = sections[param.where]
+        if param.parent:
+            section = section.get(param.parent) if isinstance(section.get(param.parent), dict) \
+                else {}
+        path = ".".join(filter(None, (param.where, param.parent, param.name)))
+        if param.name not in section:
+            if param.required:
+                problems.append(f"{path}: required by model {spec.name}")
+            continue
+        reason = param.check(section[param.name])
+        if reason:
+            problems.append(f"{path}: {reason} (model {spec.name})")
     for media in spec.media:
         problems.extend(_check_media_value(spec, media, _media_value(sections["input"], media)))
     return problems

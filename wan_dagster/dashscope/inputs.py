@@ -1,0 +1,187 @@
+"""Media inputs: turn what a caller has (a URL, a local file, bytes, a PIL image) into the string
+DashScope takes, checked against the field's registry rule before anything is sent.
+
+Remote URLs are passed through untouched and never fetched here (no network). Local content is
+checked with ``check_image`` and sent as a ``data:`` URI whose MIME type comes from the decoded
+format, so the bytes we fingerprint are exactly the bytes we send.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ValidationError
+from .registry import MAX_DATA_URI_BYTES, MediaField
+from .validation import check_image
+
+ImageInput = str | os.PathLike[str] | bytes | Image.Image
+
+REMOTE_PREFIXES = ("http://", "https://", "oss://")
+
+#: Data-URI MIME type per Pillow format name. The docs list the first four; AVIF and TIFF are
+#: accepted by the shoe and x-painting rules, so they get their standard types too.
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "BMP": "image/bmp", "WEBP": "image/webp",
+              "AVIF": "image/avif", "TIFF": "image/tiff"}
+
+#: Modes Pillow's PNG writer takes as they are; anything else is converted (see ``_png_bytes``).
+_PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
+
+_DATA_URI = re.compile(r"data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*?);base64,(?P<data>.*)",
+                       re.DOTALL)
+
+Source = Literal["url", "oss", "data-uri", "file", "bytes", "pil"]
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    """One media value ready for the request body, with what the ledger needs to fingerprint it.
+
+    ``size_bytes`` and ``sha256`` describe the decoded bytes we send; they are None for remote
+    URLs, whose content we never read.
+    """
+
+    field: str  # where it goes, e.g. ``input.img_url`` or ``input.images[1]``
+    value: str  # the URL or data URI as sent (data URIs can be megabytes: see __repr__)
+    source: Source
+    size_bytes: int | None = None
+    sha256: str | None = None
+    path: str | None = None  # the local file it came from, if any
+
+    def __repr__(self) -> str:
+        shown = self.value if len(self.value) <= 80 else self.value[:60] + "..."
+        return (f"PreparedMedia(field={self.field!r}, source={self.source!r}, value={shown!r}, "
+                f"size_bytes={self.size_bytes}, sha256={self.sha256!r}, path={self.path!r})")
+
+    @property
+    def is_oss(self) -> bool:
+        """True for ``oss://`` values, which need the OSS-resolve header on the create."""
+        return self.value.startswith("oss://")
+
+
+def prepare_media(value: object, media: MediaField, *, model: str,
+                  path: str | None = None) -> PreparedMedia:
+    """Prepare one item for ``media`` of ``model``; raise ValidationError listing every problem.
+
+    ``path`` names the item in messages (defaults to the field's body path; list builders pass
+    ``input.images[1]``).
+    """
+    path = path or media_path(media)
+    if isinstance(value, str) and value.startswith(REMOTE_PREFIXES):
+        return _remote(value, path, model)
+    if not isinstance(value, (str, os.PathLike, bytes, Image.Image)):
+        raise ValidationError(model, [f"{path}: must be a URL, a local file path, bytes or a PIL "
+                                      f"image, got {type(value).__name__}"])
+    is_data_uri = isinstance(value, str) and value.startswith("data:")
+    local = Path(value) if isinstance(value, (str, os.PathLike)) and not is_data_uri else None
+    if local is not None and not local.is_file():
+        state = "is not a regular file" if local.exists() else "does not exist"
+        raise ValidationError(model, [f"{path}: local file {str(local)!r} {state}"])
+    if not media.base64_allowed:  # never read: it has to be uploaded anyway
+        raise ValidationError(model, [_upload_first(path, model, local)])
+    source: Source
+    if isinstance(value, str) and is_data_uri:
+        data, source = _decode_data_uri(value, path, model), "data-uri"
+    elif local is not None:
+        data, source = _read_local(local, path, model), "file"
+    elif isinstance(value, bytes):
+        data, source = value, "bytes"
+    else:
+        data, source = _png_bytes(value), "pil"
+    return _embed(data, source, media, path, model, local)
+
+
+def media_path(media: MediaField) -> str:
+    """The body path of a media field, as ``check_request`` names it."""
+    return f"input.{media.parent + '.' if media.parent else ''}{media.name}"
+
+
+def _remote(url: str, path: str, model: str) -> PreparedMedia:
+    """A URL is sent as given; only its spelling is checked (DashScope refuses non-ASCII URLs)."""
+    if not url.isascii():
+        raise ValidationError(model, [f"{path}: the URL contains non-ASCII characters; "
+                                      f"percent-encode them first"])
+    return PreparedMedia(path, url, "oss" if url.startswith("oss://") else "url")
+
+
+def _decode_data_uri(uri: str, path: str, model: str) -> bytes:
+    """The bytes of a base64 data URI; it is re-emitted from them, so its MIME type always
+    matches the content."""
+    match = _DATA_URI.fullmatch(uri)
+    if match is None:
+        raise ValidationError(model, [f"{path}: a data URI must be data:<mime>;base64,<data>"])
+    try:
+        return base64.b64decode(match["data"], validate=True)
+    except binascii.Error as exc:
+        raise ValidationError(model, [f"{path}: the data URI is not valid base64 ({exc})"]) from None
+
+
+def _read_local(file: Path, path: str, model: str) -> bytes:
+    """A local file's bytes. Files too big to embed are refused from their size alone."""
+    size = file.stat().st_size
+    if _data_uri_length("", size) > MAX_DATA_URI_BYTES:
+        raise ValidationError(model, [_too_large(path, size)])
+    return file.read_bytes()
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    """Lossless PNG of ``image``, keeping its alpha; modes PNG cannot hold become RGB(A)."""
+    if image.mode not in _PNG_MODES:
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _embed(data: bytes, source: Source, media: MediaField, path: str, model: str,
+           local: Path | None) -> PreparedMedia:
+    """Check decoded bytes against the field's rule and wrap them as a data URI."""
+    problems = check_image(data, media.rule, path) if media.rule else []
+    fmt = _format(data)
+    mime = MIME_TYPES.get(fmt or "")
+    if fmt is None and not problems:
+        problems.append(f"{path}: not a readable image")
+    elif fmt is not None and mime is None:
+        problems.append(f"{path}: format {fmt} cannot be sent as a data URI; use one of "
+                        f"{sorted(MIME_TYPES)}")
+    if _data_uri_length(mime or "", len(data)) > MAX_DATA_URI_BYTES:
+        problems.append(_too_large(path, len(data)))
+    if problems:
+        raise ValidationError(model, problems)
+    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return PreparedMedia(path, uri, source, len(data), hashlib.sha256(data).hexdigest(),
+                         str(local) if local else None)
+
+
+def _format(data: bytes) -> str | None:
+    """Pillow's name for the format of ``data`` (None when it is not an image)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.format
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
+def _data_uri_length(mime: str, size: int) -> int:
+    return len(f"data:{mime};base64,") + 4 * ((size + 2) // 3)
+
+
+def _too_large(path: str, size: int) -> str:
+    return (f"{path}: {size / 1e6:.1f} MB is too large to send inline (a data URI may be at most "
+            f"{MAX_DATA_URI_BYTES // (1024 * 1024)} MiB); upload it with "
+            f"client.upload_file(model, path) and pass the oss:// URL")
+
+
+def _upload_first(path: str, model: str, local: Path | None) -> str:
+    what = f"upload {str(local)!r}" if local else "save it to a file and upload it"
+    return (f"{path}: model {model} takes only http(s) or oss:// URLs here; {what} first with "
+            f"client.upload_file({model!r}, path) and pass the oss:// URL it returns")
