@@ -1,20 +1,23 @@
-"""Shared limits: token buckets book future slots instead of spinning; slots are counted."""
+"""Shared limits: sliding windows book future slots instead of spinning; slots are counted."""
 
 import threading
 
-from wan_dagster.dashscope.limits import SlotCounter, TokenBucket, account_state
+from wan_dagster.dashscope.limits import SlidingWindow, SlotCounter, account_state
 
 
-def test_token_bucket_books_waits_in_order():
-    bucket = TokenBucket(rate=2.0)  # burst 2
-    waits = [bucket.reserve() for _ in range(5)]
-    assert waits[:2] == [0.0, 0.0]
-    assert waits[2] > 0 and waits[2] < waits[3] < waits[4]
-    assert abs((waits[4] - waits[2]) - 1.0) < 0.05  # two more tokens at 2/s
+def test_window_never_books_more_than_the_rate_in_any_second():
+    window = SlidingWindow(rate=2.0, margin=0.05)
+    booked = [window.reserve() for _ in range(7)]  # offsets from (almost) the same instant
+    assert booked[:2] == [0.0, 0.0]
+    assert booked == sorted(booked)
+    for i, start in enumerate(booked):
+        inside = [t for t in booked if start <= t < start + 1.0]
+        assert len(inside) <= 2, (i, booked)
+    assert booked[6] < 3 * 1.05 + 0.01  # and no slower than that
 
 
-def test_token_bucket_is_shared_by_threads():
-    bucket = TokenBucket(rate=5.0)
+def test_window_is_shared_by_threads():
+    bucket = SlidingWindow(rate=5.0)
     waits: list[float] = []
     lock = threading.Lock()
 
@@ -29,7 +32,12 @@ def test_token_bucket_is_shared_by_threads():
     for t in threads:
         t.join()
     assert sum(1 for w in waits if w == 0.0) == 5
-    assert max(waits) > 2.5  # 15 more tokens at 5/s
+    assert max(waits) > 3.0  # 15 more at 5 per second
+
+
+def test_slow_rates_space_single_requests():
+    window = SlidingWindow(rate=0.5, margin=0.0)
+    assert [window.reserve() for _ in range(2)][1] > 1.99
 
 
 def test_slot_counter():

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 class Send:
     method: str
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
+    # Not in the repr: the headers carry the API key and tracebacks print reprs.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    json: Any = field(default=None, repr=False)
     params: Mapping[str, Any] | None = None
     data: Mapping[str, Any] | None = None
     files: Mapping[str, Any] | None = None

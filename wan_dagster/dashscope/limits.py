@@ -1,8 +1,8 @@
 """Per-account state shared by every thread and coroutine of a process: rate limits, and the
 task ids this process created.
 
-One ``AccountState`` per (base URL, key) pair holds a token bucket per model for submits, a
-running-task counter per model for concurrency, one bucket for the account-wide 20/s task
+One ``AccountState`` per (base URL, key) pair holds a sliding window per model for submits, a
+running-task counter per model for concurrency, one window for the account-wide 20/s task
 fetch limit, and the ids of tasks already created here (so that reconciling a lost create never
 adopts a task that another thread or client of this process owns). Reservation is non-blocking and lock-protected (``reserve`` returns how long to
 wait), so the sync client sleeps with ``time.sleep`` and the async one with ``asyncio.sleep``
@@ -14,31 +14,40 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from .registry import FETCH_REQUESTS_PER_SECOND, Limits
 
 
-class TokenBucket:
-    """``rate`` tokens per second, holding at most ``burst``. ``reserve`` takes one token now or
-    books the next free one and returns the wait, so callers queue fairly without spinning."""
+class SlidingWindow:
+    """At most ``rate`` reservations in any window of one second (``1/rate`` s for rates below 1).
 
-    def __init__(self, rate: float, burst: float | None = None):
+    This is stricter than a token bucket, whose refill lets a burst plus the refill land in one
+    window: the service counts requests per window, so that would earn 429s. ``reserve`` books
+    the earliest free moment and returns how long to wait for it, so callers queue fairly
+    without spinning. ``margin`` absorbs the clock and network jitter between us and the service.
+    """
+
+    def __init__(self, rate: float, margin: float = 0.05):
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = max(1.0, burst if burst is not None else rate)
-        self._tokens = self.burst
-        self._stamp = time.monotonic()
+        self.count = max(1, int(rate))
+        self.window = self.count / rate + margin
+        self._booked: deque[float] = deque()
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
         with self._lock:
             now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            while self._booked and self._booked[0] <= now - self.window:
+                self._booked.popleft()
+            at = now
+            if len(self._booked) >= self.count:
+                at = max(now, self._booked[-self.count] + self.window)
+            self._booked.append(at)
+            return at - now
 
 
 class SlotCounter:
@@ -79,7 +88,7 @@ class SlotCounter:
 @dataclass
 class ModelLimiter:
     limits: Limits
-    submits: TokenBucket
+    submits: SlidingWindow
     running: SlotCounter
 
 
@@ -87,7 +96,7 @@ class AccountState:
     """One DashScope account as seen from this process."""
 
     def __init__(self, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND):
-        self.fetches = TokenBucket(fetch_per_second)
+        self.fetches = SlidingWindow(fetch_per_second)
         self._models: dict[str, ModelLimiter] = {}
         self._owned: set[str] = set()
         self._lock = threading.Lock()
@@ -105,7 +114,7 @@ class AccountState:
         with self._lock:
             limiter = self._models.get(name)
             if limiter is None:
-                limiter = ModelLimiter(limits, TokenBucket(limits.submit_per_second),
+                limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
                                        SlotCounter(limits.concurrency))
                 self._models[name] = limiter
             return limiter
