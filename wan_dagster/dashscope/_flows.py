@@ -227,8 +227,16 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
     raise AssertionError("unreachable")
 
 
+def recover(core: ClientCore, request: TaskRequest, since: datetime,
+            known_task_ids: Iterable[str] = ()) -> Flow:
+    """After a crash between recording intent and storing the task id: the task this request
+    created at or after ``since``, or None if it never landed."""
+    spec = core.config.registry.get(request.model)
+    return (yield from reconcile(core, spec, request, since, frozenset(known_task_ids), None))
+
+
 def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: datetime,
-              known: frozenset[str], cause: BaseException) -> Flow:
+              known: frozenset[str], cause: BaseException | None) -> Flow:
     """Find the task a lost create may have made. Returns it, returns None once several listings
     show no new task (the create did not land), or raises AmbiguousCreateError."""
     config = core.config

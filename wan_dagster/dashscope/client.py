@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Iterator
 
@@ -76,6 +77,12 @@ class DashScopeClient(_Base):
         """Create a task (never twice; see ``_flows.create``). ``known_task_ids``: ids the caller
         already owns elsewhere (e.g. its ledger), never to be adopted by reconciliation."""
         return self._run(flows.create(self._core, request, known_task_ids))
+
+    def recover(self, request: TaskRequest, *, since: datetime,
+                known_task_ids: Iterable[str] = ()) -> Task | None:
+        """The task ``request`` created at/after ``since`` (a crash lost its id), or None if
+        none landed; AmbiguousCreateError if it cannot be told apart from others."""
+        return self._run(flows.recover(self._core, request, since, known_task_ids))
 
     def fetch(self, task: Task | str, *, model: str | None = None) -> Task:
         return self._run(flows.fetch(self._core, _task_id(task), _model_of(task, model)))
@@ -177,6 +184,10 @@ class AsyncDashScopeClient(_Base):
 
     async def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = ()) -> Task:
         return await self._run(flows.create(self._core, request, known_task_ids))
+
+    async def recover(self, request: TaskRequest, *, since: datetime,
+                      known_task_ids: Iterable[str] = ()) -> Task | None:
+        return await self._run(flows.recover(self._core, request, since, known_task_ids))
 
     async def fetch(self, task: Task | str, *, model: str | None = None) -> Task:
         return await self._run(flows.fetch(self._core, _task_id(task), _model_of(task, model)))
