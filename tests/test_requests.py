@@ -437,3 +437,16 @@ def test_every_problem_is_listed_at_once(make_image: MakeImage, tmp_path: Path) 
     assert fields == ["input.base_image_url", "input.ref_image_url",
                       "input.reference_edge.background_edge_prompt",
                       "input.reference_edge.foreground_edge[0]", "parameters.noise_level"]
+
+
+def test_decompression_bomb_is_a_validation_error_not_a_crash(tmp_path):
+    """Bug fix: Pillow's DecompressionBombError is not an OSError and escaped the checks."""
+    from PIL import Image as PILImage
+
+    from wan_dagster.dashscope.errors import ValidationError
+    from wan_dagster.dashscope.requests import image_to_video
+
+    path = tmp_path / "bomb.png"
+    PILImage.new("1", (15000, 15000)).save(path)  # 225 MP, a tiny file
+    with pytest.raises(ValidationError, match="img_url"):
+        image_to_video(path, model="wan2.2-i2v-flash")

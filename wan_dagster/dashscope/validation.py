@@ -89,7 +89,7 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
             fmt, (width, height), mode = img.format or "?", img.size, img.mode
             has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
             transparent = has_alpha and _has_transparent_pixel(img)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         return [f"{field}: not a readable image ({exc})"]
     problems = []
     if fmt not in rule.formats:
