@@ -1,0 +1,449 @@
+"""Load a product catalog (CSV or Parquet, local or on S3) and validate every row before anything
+is paid for.
+
+A file that cannot be used at all raises ``CatalogError``. A bad row never does: it becomes
+``RowError``s naming the row, the column and the rule, so it fails its own SKU while every other
+product goes ahead. Image, prompt and video rules are not restated here: each row's real requests
+are built through ``plan`` and the registry's refusals are mapped back to catalog columns.
+
+No Dagster imports: the Dagster layer builds its partitions, checks and sensor on this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import posixpath
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import Any, TypeGuard
+
+import pandas as pd
+import pyarrow as pa
+from botocore.exceptions import ClientError
+
+from . import plan
+from .dashscope.inputs import REMOTE_PREFIXES
+from .plan import DEFAULT_VIDEO, VideoDefaults
+
+__all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
+           "load_catalog"]
+
+CATEGORIES = ("apparel", "shoes", "bags", "accessories", "home", "electronics")
+
+#: The documented columns and their dtypes (data/README.md); other columns are kept as read.
+COLUMN_DTYPES: dict[str, str] = {
+    **dict.fromkeys(("sku", "title", "brand", "category", "cutout_image", "model_image",
+                     "model_mask", "shoe_template", "background_prompt", "model_prompt",
+                     "face_prompt", "video_prompt", "video_model", "video_resolution"), "str"),
+    "video_duration": "Int64",
+    "video_audio": "boolean",
+}
+TEXT_COLUMNS = tuple(c for c, dtype in COLUMN_DTYPES.items() if dtype == "str")
+#: Without these the file is not a catalog; the other columns may be left out (all empty).
+REQUIRED_COLUMNS = ("sku", "title", "brand", "category", "cutout_image", "background_prompt")
+REQUIRED_BY_CATEGORY: dict[str, tuple[str, ...]] = {
+    "apparel": ("model_image", "model_mask", "model_prompt"),
+    "shoes": ("shoe_template",),
+}
+IMAGE_COLUMNS = ("cutout_image", "model_image", "model_mask", "shoe_template")
+
+MAX_SKU_LENGTH = 128
+#: Dagster 1.13's ``INVALID_PARTITION_SUBSTRINGS`` (dagster/_core/definitions/partitions/utils/
+#: base.py): "..." separates a partition range in the UI, the rest do not display.
+DAGSTER_INVALID_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
+#: Dagster 1.13's ``INVALID_STATIC_PARTITIONS_KEY_CHARACTERS`` (…/partitions/utils/multi.py):
+#: refused in the keys of a multi-partitions dimension, so a SKU could never be one.
+DAGSTER_MULTI_PARTITION_CHARACTERS = ("|", ",", "[", "]")
+
+#: Threads validating rows at once.
+ROW_WORKERS = min(8, os.cpu_count() or 1)
+#: Where images from S3 are downloaded when no ``cache_dir`` is given.
+DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "wan-dagster" / "catalog-images"
+
+
+class CatalogError(Exception):
+    """The catalog file as a whole cannot be used: unreadable, unparsable or missing columns."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rule one cell breaks; ``row`` counts data rows from 1."""
+
+    row: int
+    sku: str | None
+    column: str
+    rule: str
+
+    def __str__(self) -> str:
+        who = f" (sku {self.sku!r})" if self.sku is not None else ""
+        return f"row {self.row}{who}, column {self.column}: {self.rule}"
+
+    @property
+    def partition_key(self) -> str:
+        """The SKU whose partition this error fails, or ``<row N>`` when the row has no usable
+        SKU (empty, or one Dagster cannot take as a partition key)."""
+        return self.sku if _usable_key(self.sku) else f"<row {self.row}>"
+
+
+@dataclass(frozen=True)
+class Product:
+    """A valid catalog row, image cells resolved (local paths as str, or URLs); None means empty
+    (the plan's defaults apply)."""
+
+    row: int
+    sku: str
+    title: str
+    brand: str
+    category: str
+    cutout_image: str
+    model_image: str | None
+    model_mask: str | None
+    shoe_template: str | None
+    background_prompt: str
+    model_prompt: str | None
+    face_prompt: str | None
+    video_prompt: str | None
+    video_model: str | None
+    video_resolution: str | None
+    video_duration: int | None
+    video_audio: bool | None
+    #: Per asset, what its generation depends on (``plan.input_fingerprints``).
+    input_fingerprints: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """One hash of every asset's inputs: what the catalog sensor compares to see a change."""
+        return hashlib.sha256(json.dumps(dict(self.input_fingerprints), sort_keys=True)
+                              .encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A loaded catalog: valid products in file order, and every error of the invalid rows."""
+
+    source: str
+    products: tuple[Product, ...]
+    errors: tuple[RowError, ...]
+    row_count: int
+    #: Column name → dtype, after normalisation to the documented dtypes.
+    columns: Mapping[str, str]
+    #: Every distinct usable SKU, valid or not, in file order: the partition keys.
+    skus: tuple[str, ...]
+    frame: pd.DataFrame = field(repr=False, compare=False)
+
+    @cached_property
+    def by_sku(self) -> dict[str, Product]:
+        return {product.sku: product for product in self.products}
+
+    @cached_property
+    def invalid_skus(self) -> dict[str, list[RowError]]:
+        """Partition key (``<row N>`` for rows without a usable SKU) → that row's errors."""
+        grouped: dict[str, list[RowError]] = defaultdict(list)
+        for error in self.errors:
+            grouped[error.partition_key].append(error)
+        return dict(grouped)
+
+    def preview_markdown(self, n: int = 10, width: int = 40) -> str:
+        """A markdown table of the first ``n`` rows, each cell cut to ``width`` characters."""
+        names = list(self.frame.columns)
+        lines = ["| row | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for number, record in enumerate(self.frame.head(n).to_dict("records"), 1):
+            cells = [_preview_cell(record[name], width) for name in names]
+            lines.append(f"| {number} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+
+def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
+                 cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO
+                 ) -> Catalog:
+    """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
+    ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
+    catalog; images on S3 are downloaded into ``cache_dir``. ``video_defaults`` are the ones the
+    pipeline will use: they decide both what is valid and the video fingerprints."""
+    name = os.fspath(source)
+    file_format = _reader(name)  # an unknown format is refused before anything is read
+    frame, cell_errors = _normalise(_parse(name, file_format, _read_source(name, s3_client)))
+    images = _ImageResolver(name, s3_client, cache_dir or DEFAULT_CACHE_DIR)
+    records = frame.to_dict("records")
+    duplicates = _duplicates([_text(record["sku"]) for record in records])
+
+    def load_row(number: int, record: Mapping[str, Any]) -> Product | list[RowError]:
+        known = cell_errors.get(number, []) + duplicates.get(number, [])
+        draft, problems = _check_row(number, record, images, video_defaults, known)
+        if problems:
+            return [RowError(number, draft.sku, column, rule) for column, rule in problems]
+        prints = plan.input_fingerprints(draft, video_defaults)
+        return replace(draft, input_fingerprints=MappingProxyType(prints))
+
+    # Rows are independent and mostly image decoding and S3 downloads, which release the GIL.
+    with ThreadPoolExecutor(max_workers=ROW_WORKERS) as pool:
+        outcomes = list(pool.map(load_row, range(1, len(records) + 1), records))
+    products = [outcome for outcome in outcomes if isinstance(outcome, Product)]
+    errors = [error for outcome in outcomes if isinstance(outcome, list) for error in outcome]
+    skus = dict.fromkeys(sku for record in records if _usable_key(sku := _text(record["sku"])))
+    return Catalog(name, tuple(products), tuple(errors), len(records),
+                   MappingProxyType({c: str(t) for c, t in frame.dtypes.items()}),
+                   tuple(skus), frame)
+
+
+# --------------------------------------------------------------------------- reading the file
+
+
+def _read_source(name: str, s3_client: Any) -> Path | bytes:
+    """The catalog's local path, or the bytes of its S3 object."""
+    if name.startswith("s3://"):
+        if s3_client is None:
+            raise CatalogError(f"{name}: reading a catalog from S3 needs an s3_client")
+        try:
+            bucket, key = _split_s3(name)
+            return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (ValueError, ClientError) as exc:
+            raise CatalogError(f"{name}: cannot read the catalog from S3 ({exc})") from exc
+    path = Path(name)
+    if not path.is_file():
+        raise CatalogError(f"{name}: catalog file not found")
+    return path
+
+
+def _read_csv(source: Path | io.BytesIO) -> pd.DataFrame:
+    """Every cell as text (typed columns are converted cell by cell afterwards, so one bad value
+    fails its row, not the whole file); only an empty cell is missing. The Python engine, because
+    the C one silently accepts a stray quote and shifts the rest of the row into wrong columns."""
+    return pd.read_csv(source, dtype="str", keep_default_na=False, na_values=[""],
+                       encoding="utf-8-sig", engine="python")
+
+
+_READERS: dict[str, tuple[str, Callable[[Any], pd.DataFrame]]] = {
+    ".csv": ("CSV", _read_csv),
+    ".parquet": ("Parquet", pd.read_parquet),
+    ".pq": ("Parquet", pd.read_parquet),
+}
+
+
+def _reader(name: str) -> tuple[str, Callable[[Any], pd.DataFrame]]:
+    """The format's name and reader, from the file's extension."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in _READERS:
+        raise CatalogError(f"{name}: unknown catalog format {suffix or '(no extension)'!r}; "
+                           f"use one of {', '.join(_READERS)}")
+    return _READERS[suffix]
+
+
+def _parse(name: str, file_format: tuple[str, Callable[[Any], pd.DataFrame]], data: Path | bytes
+           ) -> pd.DataFrame:
+    """The file as a DataFrame, or CatalogError naming the file and what is wrong."""
+    kind, reader = file_format
+    try:
+        frame = reader(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        raise CatalogError(f"{name}: not a readable {kind} file ({exc})") from exc
+    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    if missing:
+        raise CatalogError(f"{name}: missing required column(s): {', '.join(missing)}")
+    return frame
+
+
+def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[str, str]]]]:
+    """The frame with every documented column present in its documented dtype, and the cells
+    that could not be converted (by row number: ``(column, rule)``), which become empty."""
+    frame = frame.reset_index(drop=True)
+    errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for column, dtype in COLUMN_DTYPES.items():
+        if column not in frame.columns:
+            frame[column] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
+        elif dtype == "str":
+            frame[column] = frame[column].astype("str")
+        else:
+            convert = _CONVERTERS[column]
+            values = []
+            for number, value in enumerate(frame[column], 1):
+                try:
+                    values.append(None if pd.isna(value) else convert(value))
+                except ValueError as exc:
+                    errors[number].append((column, str(exc)))
+                    values.append(None)
+            frame[column] = pd.array(values, dtype=dtype)
+    return frame, errors
+
+
+def _seconds(value: Any) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(r"\d+(\.0*)?", text):
+        raise ValueError(f"must be a whole number of seconds, got {value!r}")
+    return int(text.split(".")[0])
+
+
+def _flag(value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "1", "0"):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return text in ("true", "1")
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {"video_duration": _seconds, "video_audio": _flag}
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _check_row(number: int, record: Mapping[str, Any], images: _ImageResolver,
+               defaults: VideoDefaults, known: list[tuple[str, str]]
+               ) -> tuple[Product, list[tuple[str, str]]]:
+    """The row as a (draft) Product and its problems as ``(column, rule)``, after the ``known``
+    ones (unconvertible cells, duplicates). The requests are checked too; their problems on a
+    column that already failed (empty, unconvertible, not downloadable) are consequences, and
+    left out."""
+    values: dict[str, Any] = {column: _text(record[column]) for column in TEXT_COLUMNS}
+    values |= {column: None if pd.isna(record[column]) else record[column]
+               for column in ("video_duration", "video_audio")}
+    problems = [("sku", rule) for rule in _sku_problems(values["sku"])] + known
+    category = values["category"]
+    required = [c for c in REQUIRED_COLUMNS if c != "sku"]
+    required += REQUIRED_BY_CATEGORY.get(category, ())
+    problems += [(column, "required") for column in required if values[column] is None]
+    if category is not None and category not in CATEGORIES:
+        problems.append(("category", f"must be one of {list(CATEGORIES)}, got {category!r}"))
+    for column in IMAGE_COLUMNS:
+        if values[column] is not None:
+            values[column], problem = images.resolve(values[column])
+            problems += [(column, problem)] if problem else []
+    draft = Product(number, **values)
+    failed = {column for column, _ in problems}
+    problems += [(column, rule) for column, rule in plan.request_problems(draft, defaults)
+                 if column not in failed]
+    return draft, problems
+
+
+def _text(value: Any) -> str | None:
+    """A text cell, None when empty or blank."""
+    return None if pd.isna(value) or not str(value).strip() else str(value)
+
+
+def _sku_problems(sku: str | None) -> list[str]:
+    """Why ``sku`` cannot name a partition, a file or an object key safely."""
+    if sku is None:
+        return ["required"]
+    problems = []
+    if len(sku) > MAX_SKU_LENGTH:
+        problems.append(f"must be at most {MAX_SKU_LENGTH} characters, got {len(sku)}")
+    if sku != sku.strip():
+        problems.append("must not start or end with whitespace")
+    if separators := [c for c in ("/", "\\") if c in sku]:
+        problems.append(f"must not contain path separators (found {_names(separators)})")
+    if ".." in sku:
+        problems.append("must not contain '..' (a path traversal)")
+    dagster = [s for s in DAGSTER_INVALID_SUBSTRINGS if s in sku]
+    if dagster:
+        problems.append(f"must not contain {_names(dagster)}: Dagster refuses them in partition "
+                        f"keys")
+    if hidden := sorted({f"U+{ord(c):04X}" for c in sku if not c.isprintable()
+                         and c not in dagster}):
+        problems.append(f"must not contain control or invisible characters (found "
+                        f"{', '.join(hidden)})")
+    if multi := [c for c in DAGSTER_MULTI_PARTITION_CHARACTERS if c in sku]:
+        problems.append(f"must not contain {_names(multi)}: Dagster refuses them in "
+                        f"multi-partition keys")
+    return problems
+
+
+def _names(found: list[str]) -> str:
+    return ", ".join(repr(s) for s in found)
+
+
+def _usable_key(sku: str | None) -> TypeGuard[str]:
+    """Whether ``sku`` can be a partition key at all (otherwise its row is listed by number)."""
+    return (sku is not None and sku != "" and sku.isprintable()
+            and not any(s in sku for s in DAGSTER_INVALID_SUBSTRINGS))
+
+
+def _duplicates(skus: list[str | None]) -> dict[int, list[tuple[str, str]]]:
+    """Row number → its duplicate-SKU problem, for EVERY row of a duplicated SKU, each naming
+    the other rows (so no copy is silently preferred)."""
+    rows: dict[str, list[int]] = defaultdict(list)
+    for number, sku in enumerate(skus, 1):
+        if sku is not None:
+            rows[sku].append(number)
+    return {number: [("sku", "duplicate: also on row(s) "
+                      + ", ".join(str(other) for other in numbers if other != number))]
+            for numbers in rows.values() if len(numbers) > 1 for number in numbers}
+
+
+# --------------------------------------------------------------------------- images
+
+
+class _ImageResolver:
+    """Turns an image cell into what the request builders take: a URL as given, or a local path
+    (relative to the catalog; S3 objects are downloaded into the cache first, once per load)."""
+
+    def __init__(self, catalog: str, s3_client: Any, cache_dir: Path):
+        self._base = posixpath.dirname(catalog) if catalog.startswith("s3://") \
+            else str(Path(catalog).resolve().parent)
+        self._s3 = s3_client
+        self._cache_dir = cache_dir
+        self._downloaded: dict[str, tuple[str, str | None]] = {}
+
+    def resolve(self, value: str) -> tuple[str, str | None]:
+        """``(resolved value, problem)``; the problem is None unless an S3 download failed."""
+        if value.startswith(REMOTE_PREFIXES):
+            return value, None
+        if value.startswith("s3://"):
+            return self._download(value)
+        if self._base.startswith("s3://") and not os.path.isabs(value):
+            return self._download(_join_s3(self._base, value))
+        return os.path.abspath(os.path.join(self._base, value)), None
+
+    def _download(self, uri: str) -> tuple[str, str | None]:
+        if uri not in self._downloaded:
+            self._downloaded[uri] = self._fetch(uri)
+        return self._downloaded[uri]
+
+    def _fetch(self, uri: str) -> tuple[str, str | None]:
+        """Download atomically (a half-written file is never seen), under a name unique to the
+        object's URI."""
+        if self._s3 is None:
+            return uri, f"cannot read {uri}: loading images from S3 needs an s3_client"
+        try:
+            bucket, key = _split_s3(uri)
+        except ValueError as exc:
+            return uri, str(exc)
+        self._cache_dir.mkdir(parents=True, exist_ok=True)
+        target = self._cache_dir / (hashlib.sha256(uri.encode()).hexdigest()[:16] + "-"
+                                    + posixpath.basename(key))
+        handle, partial = tempfile.mkstemp(dir=self._cache_dir, prefix=".partial-")
+        os.close(handle)
+        try:
+            self._s3.download_file(bucket, key, partial)
+            os.replace(partial, target)
+        except ClientError as exc:
+            return uri, f"cannot download {uri} ({exc})"
+        finally:
+            Path(partial).unlink(missing_ok=True)
+        return str(target), None
+
+
+def _join_s3(directory: str, relative: str) -> str:
+    """``s3://bucket/dir`` + ``images/a.png`` → ``s3://bucket/dir/images/a.png`` (normalised)."""
+    bucket, _, prefix = directory.removeprefix("s3://").partition("/")
+    return f"s3://{bucket}/{posixpath.normpath(posixpath.join(prefix, relative))}"
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket or not key:
+        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    return bucket, key
+
+
+def _preview_cell(value: Any, width: int) -> str:
+    text = "" if pd.isna(value) else " ".join(str(value).split()).replace("|", "\\|")
+    return text if len(text) <= width else text[:width - 1] + "…"
