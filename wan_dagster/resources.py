@@ -1,15 +1,27 @@
-"""Dagster resources. ``DashScopeResource`` hands out our own clients; with no API key it starts
-the embedded emulator, so a fresh checkout can run and rehearse without paying."""
+"""Dagster resources: DashScope access, the catalog source, the task ledger and the media store.
+
+``DashScopeResource`` hands out our own clients; with no API key it starts the embedded
+emulator, so a fresh checkout can run and rehearse a batch without paying.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import AsyncIterator, Iterator, Literal
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from .catalog import Catalog, load_catalog
 from .dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
+from .ledger import Ledger
+from .plan import DEFAULT_VIDEO, VideoDefaults
+from .store import LocalMediaStore, MediaStore, S3MediaStore
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class DashScopeResource(dg.ConfigurableResource):
@@ -25,6 +37,9 @@ class DashScopeResource(dg.ConfigurableResource):
     workspace: str | None = Field(default=None, description="X-DashScope-WorkSpace header")
     emulator_time_scale: float = Field(
         default=0.02, description="Latency multiplier of the embedded emulator (no key only)")
+    poll_scale: float = Field(
+        default=1.0, description="Multiplier of the polling intervals (an external emulator "
+                                 "run with a time scale wants the same factor here)")
     limit_overrides: dict[str, list[float]] = Field(
         default_factory=dict,
         description="Per-model [submits per second, concurrent tasks], e.g. after a quota raise")
@@ -33,7 +48,7 @@ class DashScopeResource(dg.ConfigurableResource):
 
     @property
     def uses_emulator(self) -> bool:
-        return not self.api_key
+        return not self.api_key and not self.base_url
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.uses_emulator:
@@ -53,8 +68,9 @@ class DashScopeResource(dg.ConfigurableResource):
         if self._emulator is not None:
             return dict(api_key="emulator", base_url=self._emulator.base_url, limits=limits,
                         poll=PollPolicy().scaled(self.emulator_time_scale))
-        return dict(api_key=self.api_key, region=self.region, base_url=self.base_url,
-                    workspace=self.workspace, limits=limits)
+        return dict(api_key=self.api_key or "emulator", region=self.region,
+                    base_url=self.base_url, workspace=self.workspace, limits=limits,
+                    poll=PollPolicy().scaled(self.poll_scale))
 
     @contextlib.contextmanager
     def get_client(self) -> Iterator[DashScopeClient]:
@@ -62,6 +78,48 @@ class DashScopeResource(dg.ConfigurableResource):
             yield client
 
     @contextlib.asynccontextmanager
-    async def get_async_client(self):
+    async def get_async_client(self) -> AsyncIterator[AsyncDashScopeClient]:
         async with AsyncDashScopeClient(**self._options()) as client:
             yield client
+
+
+class CatalogResource(dg.ConfigurableResource):
+    """Where the product catalog lives: a CSV or Parquet file, local or ``s3://``."""
+
+    path: str = Field(default=str(REPO_ROOT / "data" / "catalog.csv"),
+                      description="CSV or Parquet, a local path or s3://bucket/key")
+    s3: S3Resource = Field(default_factory=S3Resource,
+                           description="S3 access for s3:// catalogs and images")
+
+    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO) -> Catalog:
+        """The validated catalog; ``video_defaults`` fill empty video cells (and so take part
+        in the video fingerprints)."""
+        return load_catalog(self.path, s3_client=self.s3.get_client(),
+                            video_defaults=video_defaults)
+
+
+class LedgerResource(dg.ConfigurableResource):
+    """The task ledger: SQLite under DAGSTER_HOME by default, any SQLAlchemy URL otherwise."""
+
+    url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under DAGSTER_HOME")
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.url or Ledger.default_url())
+
+
+class MediaStoreResource(dg.ConfigurableResource):
+    """Where generated media go: a local directory (default) or S3 through dagster-aws."""
+
+    kind: Literal["local", "s3"] = "local"
+    root: str = Field(default=str(REPO_ROOT / "out" / "media"), description="local directory")
+    bucket: str | None = Field(default=None, description="S3 bucket (kind s3)")
+    prefix: str = Field(default="wan-dagster", description="S3 key prefix (kind s3)")
+    s3: S3Resource = Field(default_factory=S3Resource)
+
+    def get_store(self) -> MediaStore:
+        if self.kind == "s3":
+            if not self.bucket:
+                raise dg.DagsterInvalidConfigError("media store kind 's3' needs a bucket", [], None)
+            return S3MediaStore(self.s3.get_client(), self.bucket, self.prefix)
+        return LocalMediaStore(Path(self.root))

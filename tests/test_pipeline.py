@@ -1,0 +1,190 @@
+"""The whole sample catalog through Dagster against the emulator: sensor → batched runs →
+per-SKU materializations and failures; costs equal to the emulator's bill; a re-run pays nothing."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+import dagster as dg
+
+from wan_dagster.dashscope import REGISTRY, PriceBook, Usage
+from wan_dagster.defs import build_defs
+from wan_dagster.ledger import Ledger, Status
+from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+                                   MediaStoreResource)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+BROKEN = {"BRK-MISSING", "BRK-JPEG", "BRK-RES", "BRK/../unsafe:name"}
+
+
+@pytest.fixture
+def catalog_copy(tmp_path) -> Path:
+    shutil.copytree(DATA, tmp_path / "data", ignore=shutil.ignore_patterns("*.py"))
+    return tmp_path / "data" / "catalog.csv"
+
+
+@pytest.fixture
+def setup(tmp_path, emulator, catalog_copy):
+    defs = build_defs(
+        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+                                    poll_scale=0.01),
+        catalog=CatalogResource(path=str(catalog_copy)),
+        ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
+        media_store=MediaStoreResource(root=str(tmp_path / "media")),
+    )
+    with dg.instance_for_test() as instance:
+        yield defs, instance
+
+
+def tick(defs, instance, cursor=None):
+    sensor = defs.get_sensor_def("catalog_sensor")
+    # The daemon evaluates ticks with the instance as partition store; so does this harness.
+    with dg.partition_loading_context(dynamic_partitions_store=instance), \
+            dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                    resources={"catalog": defs.resources["catalog"]}) as context:
+        return sensor.evaluate_tick(context)
+
+
+def run_requests(defs, instance, tick_result):
+    """What the daemon does with a sensor tick: add partitions, launch each run."""
+    for request in tick_result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    job = defs.get_job_def("media_job")
+    results = []
+    for request in tick_result.run_requests:
+        results.append(job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags,
+            raise_on_error=False))
+    return results
+
+
+def statuses(instance, asset: str, keys: list[str]) -> dict[str, str]:
+    found = instance.get_status_by_partition(dg.AssetKey(asset), keys,
+                                             dg.DynamicPartitionsDefinition(name="sku"))
+    return {k: found[k].value.lower() if k in found else "missing" for k in keys}
+
+
+def bill(emulator) -> list[dict]:
+    return httpx.get(f"{emulator.admin_url}/bill").json()["lines"]
+
+
+def test_sample_catalog_end_to_end(setup, emulator, tmp_path):
+    defs, instance = setup
+    first = tick(defs, instance)
+    skus = [k for r in first.dynamic_partitions_requests for k in r.partition_keys]
+    assert set(skus) >= BROKEN and len(skus) == 33
+    results = run_requests(defs, instance, first)
+    assert len(results) == 1  # 33 contiguous new SKUs: one batched run
+
+    valid = [s for s in skus if s not in BROKEN]
+    bg = statuses(instance, "background_image", skus)
+    video = statuses(instance, "product_video", skus)
+    assert {s for s in valid if bg[s] == "materialized"} == set(valid)
+    assert {s for s in valid if video[s] == "materialized"} == set(valid)
+    assert {s for s in BROKEN if video[s] == "failed" and bg[s] == "failed"} == BROKEN
+    shots = statuses(instance, "model_shot", skus)
+    expected_shots = {s for s in valid if s.startswith(("APP", "SHO"))}
+    assert {s for s, v in shots.items() if v == "materialized"} == expected_shots
+
+    checks = defs.get_job_def("media_check_job").execute_in_process(instance=instance)
+    evaluations = [e.event_specific_data for e in checks.all_events
+                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(evaluations) == 3 and all(e.passed for e in evaluations)
+    assert sum(e.metadata["checked"].value for e in evaluations) == 72
+
+    failure = next(e for e in results[0].all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "BRK-JPEG" in message and "RGBA" in message and "cutout_image" in message
+    assert "BRK-RES" in message and "video_resolution" in message
+
+    # costs: exactly the emulator's bill, task by task and in total
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    stored = ledger.attempts(status=Status.STORED)
+    lines = {line["task_id"]: line for line in bill(emulator)}
+    assert {a.task_id for a in stored} == set(lines)
+    prices = PriceBook.load()
+    total = Decimal(0)
+    for attempt in stored:
+        line = lines[attempt.task_id]
+        usage = Usage.parse(line["usage"])
+        assert attempt.usage == line["usage"]  # billed quantities exactly as the service sent
+        expected = prices.cost(REGISTRY.get(line["model"]), usage, attempt.request_body)
+        if expected is None:  # a model without a published CNY price: unknown, not guessed
+            assert attempt.cost is None and line["model"] == "wanx2.1-i2v-turbo"
+            continue
+        assert attempt.cost == expected.amount, attempt.task_id
+        total += expected.amount
+    rollup = dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
+                            resources={"ledger": defs.resources["ledger"]})
+    frame: pd.DataFrame = rollup.output_for_node("generation_costs")
+    assert Decimal(str(round(frame["cost"].sum(), 6))) == total
+    assert total > 0
+
+    # every materialization carries its own task, usage and cost
+    event = instance.get_latest_materialization_event(dg.AssetKey("product_video"))
+    metadata = event.asset_materialization.metadata
+    for key in ("dashscope/task_id", "dashscope/usage", "dashscope/cost_cny", "media/sha256",
+                "media/codec", "media/duration_s"):
+        assert key in metadata, key
+
+    # a re-run of the finished batch creates no new task and bills nothing more
+    creates = emulator.counters["creates"]
+    again = defs.get_job_def("media_job").execute_in_process(
+        instance=instance, tags=results[0].dagster_run.tags, raise_on_error=False)
+    assert emulator.counters["creates"] == creates
+    assert len(bill(emulator)) == len(lines)
+    assert not again.success  # the broken rows still fail, with their reasons
+
+
+def test_sensor_unchanged_catalog_triggers_nothing_and_a_change_exactly_that_sku(
+        setup, catalog_copy):
+    defs, instance = setup
+    first = tick(defs, instance)
+    for request in first.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    second = tick(defs, instance, cursor=first.cursor)
+    assert not second.run_requests and second.skip_message
+
+    frame = pd.read_csv(catalog_copy, dtype=str, keep_default_na=False)
+    frame.loc[frame["sku"] == "HOM-5002", "background_prompt"] = "a new scene"
+    frame.to_csv(catalog_copy, index=False)
+    third = tick(defs, instance, cursor=first.cursor)
+    assert [r.partition_key for r in third.run_requests] == ["HOM-5002"]
+    assert not third.dynamic_partitions_requests
+
+
+def test_dry_run_prices_without_submitting(setup, emulator):
+    defs, instance = setup
+    first = tick(defs, instance)
+    for request in first.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    result = defs.get_job_def("media_job").execute_in_process(
+        instance=instance, partition_key="APP-1001",
+        run_config={"ops": {"generate_media": {"config": {"dry_run": True}}}})
+    assert result.success
+    assert emulator.counters["creates"] == 0
+
+
+def test_budget_stops_new_submissions(setup, emulator, tmp_path):
+    defs, instance = setup
+    first = tick(defs, instance)
+    for request in first.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    few = {"dagster/asset_partition_range_start": "BAG-3001",
+           "dagster/asset_partition_range_end": "HOM-5004"}  # 11 SKUs without model shots
+    result = defs.get_job_def("media_job").execute_in_process(
+        instance=instance, tags=few, raise_on_error=False,
+        run_config={"ops": {"generate_media": {"config": {"budget_cny": 0.5}}}})
+    assert not result.success
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    spent = sum(a.cost or 0 for a in ledger.attempts(status=Status.STORED))
+    assert 0 < spent <= Decimal("0.5")
+    assert emulator.counters["creates"] < 11 * 2
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "budget of 0.5 CNY reached" in failure.event_specific_data.error.message

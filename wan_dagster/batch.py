@@ -1,0 +1,327 @@
+"""The batch scheduler: generates a batch of SKUs inside one step, keeping every model's allowed
+slots busy, starting a SKU's video as soon as its still is stored, and reporting each SKU's
+outcome the moment it is known. No Dagster imports: the asset layer turns outcomes into
+materializations and failures.
+
+Every generation goes through the ledger: intent is recorded before a create, the task id as
+soon as it is known, and a re-run resumes whatever it finds instead of paying again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .catalog import Product
+from .dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
+                        Task, TaskStatus, TaskTimeoutError)
+from .dashscope.errors import is_resubmittable
+from .dashscope.pricing import Cost
+from .dashscope.registry import Output
+from .dashscope.requests import TaskRequest
+from .ledger import Attempt, Ledger, Status
+from .mediainfo import probe_image, probe_video
+from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
+                   video_request, video_source)
+from .store import MediaStore, StoredMedia
+
+log = logging.getLogger(__name__)
+
+BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
+ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
+_SLOT_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one asset of one SKU in this run."""
+
+    asset: str
+    sku: str
+    ok: bool
+    attempt: Attempt | None = None
+    stored: StoredMedia | None = None
+    media: dict[str, Any] = field(default_factory=dict)  # what the decoder saw
+    reused: bool = False  # stored by an earlier run: nothing new was paid
+    error: str | None = None
+    code: str | None = None
+
+
+class BudgetExceeded(DashScopeError):
+    """Raised before a create that would take the run past its budget."""
+
+
+class Budget:
+    """Per-run spending limit. A create reserves its estimated cost; the real cost from
+    ``usage`` replaces the estimate; a failure releases it. With no limit, only counts."""
+
+    def __init__(self, limit: Decimal | None, currency: str = "CNY"):
+        self.limit = limit
+        self.currency = currency
+        self.spent = Decimal(0)
+        self._reserved = Decimal(0)
+
+    def reserve(self, estimate: Cost | None, what: str) -> Decimal:
+        if self.limit is None:
+            return Decimal(0)
+        if estimate is None:
+            raise BudgetExceeded(f"{what}: no price is known for this model, so a budget of "
+                                 f"{self.limit} {self.currency} cannot be guaranteed")
+        if self.spent + self._reserved + estimate.amount > self.limit:
+            raise BudgetExceeded(
+                f"{what}: budget of {self.limit} {self.currency} reached ({self.spent} spent, "
+                f"{self._reserved} committed, this needs {estimate.amount}); not submitted")
+        self._reserved += estimate.amount
+        return estimate.amount
+
+    def settle(self, reserved: Decimal, cost: Cost | None) -> None:
+        self._reserved -= reserved
+        if cost is not None:
+            self.spent += cost.amount
+
+
+@dataclass
+class BatchSettings:
+    run_id: str | None = None
+    budget: Decimal | None = None
+    video_defaults: VideoDefaults = DEFAULT_VIDEO
+    max_attempts: int = 3  # per SKU and asset, counting resubmits after transient failures
+    wait_timeout: float | None = 3600.0  # then the task is left to the task sensor
+
+
+class BatchRunner:
+    def __init__(self, client: AsyncDashScopeClient, ledger: Ledger, store: MediaStore,
+                 prices: PriceBook, settings: BatchSettings,
+                 on_outcome: Callable[[Outcome], None] = lambda outcome: None):
+        self.client = client
+        self.ledger = ledger
+        self.store = store
+        self.prices = prices
+        self.settings = settings
+        self.budget = Budget(settings.budget, prices.currency)
+        self.on_outcome = on_outcome
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._reserved: dict[str, Decimal] = {}  # task id -> budget reserved for it
+        self._work = Path(tempfile.mkdtemp(prefix="wan-batch-"))
+
+    async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
+        selected = set(assets)
+        products = list(products)
+        results = await asyncio.gather(*(self._chain(p, selected) for p in products),
+                                       return_exceptions=True)
+        outcomes: list[Outcome] = []
+        for product, result in zip(products, results):
+            if isinstance(result, BaseException):  # a bug must fail its SKU, not the batch
+                log.error("%s: %r", product.sku, result, exc_info=result)
+                result = [self._report(Outcome(a, product.sku, False, error=repr(result)))
+                          for a in sorted(selected & set(product.input_fingerprints))]
+            outcomes.extend(result)
+        return outcomes
+
+    # ------------------------------------------------------------------ per SKU
+
+    async def _chain(self, product: Product, selected: set[str]) -> list[Outcome]:
+        """One SKU: stills in parallel, then the video from its source still."""
+        outcomes: list[Outcome] = []
+        stills: dict[str, asyncio.Task[Outcome]] = {}
+        source = MODEL_SHOT if video_source(product) == "model_shot" else BACKGROUND
+        for asset in (BACKGROUND, MODEL_SHOT):
+            wanted = asset in selected or (VIDEO in selected and asset == source)
+            if wanted and asset in product.input_fingerprints:
+                stills[asset] = asyncio.create_task(self._generate(asset, product, None))
+        if VIDEO in selected:
+            still = await stills[source]
+            if still.ok:
+                outcomes.append(await self._generate(VIDEO, product, still))
+            else:
+                outcomes.append(self._report(Outcome(
+                    VIDEO, product.sku, False, error=f"its {source} failed: {still.error}",
+                    code=still.code)))
+        for asset, task in stills.items():
+            if asset in selected:
+                outcomes.append(await task)
+        return outcomes
+
+    async def _generate(self, asset: str, product: Product, still: Outcome | None) -> Outcome:
+        try:
+            outcome = await self._generate_or_raise(asset, product, still)
+        except Exception as exc:  # one SKU's trouble must never sink the batch
+            log.exception("%s %s failed", asset, product.sku)
+            outcome = Outcome(asset, product.sku, False, error=f"{type(exc).__name__}: {exc}",
+                              code=getattr(exc, "code", None))
+        return self._report(outcome)
+
+    def _report(self, outcome: Outcome) -> Outcome:
+        self.on_outcome(outcome)
+        return outcome
+
+    async def _generate_or_raise(self, asset: str, product: Product,
+                                 still: Outcome | None) -> Outcome:
+        request = await asyncio.to_thread(self._request, asset, product, still)
+        fingerprint = product.input_fingerprints[asset]
+        attempt, _ = self.ledger.begin(
+            asset=asset, sku=product.sku, input_fingerprint=fingerprint, model=request.model,
+            request_fingerprint=request.fingerprint, request_body=request.body,
+            run_id=self.settings.run_id, max_attempts=self.settings.max_attempts)
+        while True:
+            outcome = await self._advance(asset, product, request, attempt)
+            if isinstance(outcome, Outcome):
+                return outcome
+            attempt = outcome  # a new attempt after a transient failure
+
+    def _request(self, asset: str, product: Product, still: Outcome | None) -> TaskRequest:
+        if asset == BACKGROUND:
+            return background_request(product)
+        if asset == MODEL_SHOT:
+            request = model_shot_request(product)
+            assert request is not None
+            return request
+        assert still is not None and still.stored is not None
+        return video_request(product, self._local_copy(still.stored),
+                             self.settings.video_defaults)
+
+    def _local_copy(self, stored: StoredMedia) -> Path:
+        path = self.store.local_path(stored.key)
+        if path is None:
+            path = self._work / stored.key.replace("/", "_")
+            if not path.exists():
+                self.store.download_to(stored.key, path)
+        return path
+
+    # ------------------------------------------------------------------ state machine
+
+    async def _advance(self, asset: str, product: Product, request: TaskRequest,
+                       attempt: Attempt) -> Outcome | Attempt:
+        """Move one ledger attempt forward as far as it goes; an Attempt return means "go on
+        with this new attempt" (a transient failure was resubmitted)."""
+        sku = product.sku
+        if attempt.status == Status.STORED:
+            stored = self._stored_of(attempt)
+            media = await asyncio.to_thread(self._probe_file, self._local_copy(stored), request)
+            return Outcome(asset, sku, True, attempt, stored, media=media, reused=True)
+        if attempt.status in (Status.FAILED, Status.EXPIRED):
+            why = "result expired before it was collected; regenerate to pay for a new one" \
+                if attempt.status == Status.EXPIRED else attempt.message
+            return Outcome(asset, sku, False, attempt, error=why, code=attempt.code)
+        spec = request.spec
+        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(spec.limits.concurrency))
+        async with gate, _slot(self.client.slot_counter(spec.name)):
+            task = await self._task_of(attempt, request)
+            if task is None:
+                return Outcome(asset, sku, False, attempt, error=attempt.message,
+                               code="AMBIGUOUS")
+            if attempt.status in (Status.INTENT, Status.AMBIGUOUS):
+                attempt = self.ledger.mark_submitted(attempt.id, task.task_id)
+            try:
+                task = await self.client.wait(task, model=spec.name,
+                                              timeout=self.settings.wait_timeout)
+            except TaskTimeoutError as exc:
+                return Outcome(asset, sku, False, attempt, code="StillRunning",
+                               error=f"{exc}; the task sensor will collect it")
+        return await self._finish(asset, product, request, attempt, task)
+
+    async def _task_of(self, attempt: Attempt, request: TaskRequest) -> Task | None:
+        """The task behind ``attempt``: known, recovered after a crash, or newly created."""
+        if attempt.task_id:
+            return Task(task_id=attempt.task_id, status=TaskStatus.PENDING, model=request.model)
+        known = self.ledger.known_task_ids(request.model)
+        since = attempt.created_at
+        try:
+            recovered = await self.client.recover(request, since=since, known_task_ids=known)
+            if recovered is not None:
+                log.info("%s %s: recovered task %s created before a crash", attempt.asset,
+                         attempt.sku, recovered.task_id)
+                return recovered
+            reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
+                                           f"{attempt.asset} {attempt.sku}")
+            try:
+                task = await self.client.create(request, known_task_ids=known)
+            except BaseException:
+                self.budget.settle(reserved, None)
+                raise
+            self._reserved[task.task_id] = reserved
+            return task
+        except AmbiguousCreateError as exc:
+            self.ledger.mark_ambiguous(attempt.id, str(exc))
+            return None
+
+    async def _finish(self, asset: str, product: Product, request: TaskRequest,
+                      attempt: Attempt, task: Task) -> Outcome | Attempt:
+        sku, spec = product.sku, request.spec
+        reserved = self._reserved.pop(task.task_id, Decimal(0))
+        if not task.succeeded:
+            self.budget.settle(reserved, None)
+            if task.status == TaskStatus.UNKNOWN:
+                self.ledger.mark_expired(attempt.id)
+                return Outcome(asset, sku, False, attempt, code="UNKNOWN",
+                               error=f"task {task.task_id} is unknown to the service (expired "
+                                     f"or never existed)")
+            retryable = is_resubmittable(task.code) and attempt.attempt_no < self.settings.max_attempts
+            self.ledger.mark_failed(attempt.id, task.code or task.status, task.message or "",
+                                    retryable=retryable)
+            if retryable:
+                log.warning("%s %s: task %s failed transiently (%s); resubmitting", asset, sku,
+                            task.task_id, task.code)
+                new, _ = self.ledger.begin(
+                    asset=asset, sku=sku, input_fingerprint=attempt.input_fingerprint,
+                    model=spec.name, request_fingerprint=request.fingerprint,
+                    request_body=request.body, run_id=self.settings.run_id,
+                    max_attempts=self.settings.max_attempts)
+                return new
+            return Outcome(asset, sku, False, self.ledger.get(attempt.id), code=task.code,
+                           error=f"task {task.task_id} {task.status}: {task.code} {task.message}")
+        cost = self.prices.cost(spec, task.usage, request.body)
+        self.budget.settle(reserved, cost)
+        if attempt.status != Status.SUCCEEDED:  # a re-run may find it succeeded, not stored
+            attempt = self.ledger.mark_succeeded(
+                attempt.id, dict(task.usage.raw) if task.usage else None,
+                cost.amount if cost else None, self.prices.currency)
+        ext = "mp4" if spec.output == Output.VIDEO else "png"
+        local = self._work / f"{task.task_id}.{ext}"
+        await self.client.download(task.result_urls[0], local)
+        media = await asyncio.to_thread(self._probe_file, local, request)
+        stored = await asyncio.to_thread(
+            self.store.put_file, asset, sku, local,
+            ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png")
+        local.unlink(missing_ok=True)
+        attempt = self.ledger.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
+        return Outcome(asset, sku, True, attempt, stored, media=media)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _stored_of(self, attempt: Attempt) -> StoredMedia:
+        key = self.store.key_of(attempt.output_uri)
+        return StoredMedia(uri=attempt.output_uri, key=key, size=attempt.output_size,
+                           sha256=attempt.output_sha256,
+                           content_type="video/mp4" if key.endswith(".mp4") else "image/png")
+
+    @staticmethod
+    def _probe_file(path: Path, request: TaskRequest) -> dict[str, Any]:
+        """Decode the result for real: a corrupt or truncated file fails its SKU here."""
+        if request.spec.output == Output.VIDEO:
+            v = probe_video(path)
+            return {"codec": v.codec, "width": v.width, "height": v.height, "fps": v.fps,
+                    "duration_s": round(v.duration_s, 3), "frames": v.frame_count,
+                    "audio": v.has_audio}
+        i = probe_image(path)
+        return {"format": i.format, "width": i.width, "height": i.height, "mode": i.mode}
+
+
+class _slot:
+    """Async context manager over a process-wide SlotCounter (shared with threads)."""
+
+    def __init__(self, counter):
+        self.counter = counter
+
+    async def __aenter__(self):
+        while not self.counter.try_acquire():
+            await asyncio.sleep(_SLOT_POLL_SECONDS)
+
+    async def __aexit__(self, *exc):
+        self.counter.release()
+

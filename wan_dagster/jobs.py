@@ -1,0 +1,98 @@
+"""Jobs and the schedule: the partitioned media job (what the sensor and backfills run), a job
+for "everything for these SKUs" launched from the UI with a SKU list, and a nightly refresh."""
+
+
+import dagster as dg
+
+from .assets import product_catalog, sku_partitions
+from .batch import ASSETS
+from .generation import GenerationConfig, Resources, run_generation
+from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
+from .sensors import fingerprints
+
+# Checks run in their own job: in a batch where one SKU fails, checks in the same run would
+# be skipped for every SKU.
+media_job = dg.define_asset_job(
+    "media_job", selection=dg.AssetSelection.assets(*ASSETS).without_checks(),
+    description="Generate backgrounds, model shots and videos for a batch of SKU partitions.",
+    run_tags={"wan/api": "dashscope"})
+
+
+class SkuListConfig(GenerationConfig):
+    skus: list[str]
+    assets: list[str] = list(ASSETS)
+    register_partitions: bool = True
+
+
+@dg.op(description="Everything for the given SKUs: registers them as partitions if needed and "
+                   "generates the chosen assets, materializing each SKU on its own.")
+def generate_for_skus(context: dg.OpExecutionContext, config: SkuListConfig,
+                      dashscope: DashScopeResource, catalog: CatalogResource,
+                      ledger: LedgerResource, media_store: MediaStoreResource) -> None:
+    unknown = set(config.assets) - set(ASSETS)
+    if unknown:
+        raise dg.Failure(f"unknown asset(s) {sorted(unknown)}; choose from {list(ASSETS)}")
+    if config.register_partitions:
+        existing = set(context.instance.get_dynamic_partitions(sku_partitions.name))
+        new = [sku for sku in config.skus if sku not in existing]
+        if new:
+            context.instance.add_dynamic_partitions(sku_partitions.name, new)
+    run_generation(context, config.skus, set(config.assets), config,
+                   Resources(dashscope, catalog, ledger, media_store))
+
+
+@dg.job(description="Generate media for a list of SKUs (launch from the UI with their SKUs).",
+        tags={"wan/api": "dashscope"})
+def sku_list_job():
+    generate_for_skus()
+
+
+class RefreshConfig(GenerationConfig):
+    """The nightly refresh generates what is new or changed since the ledger last stored it."""
+
+
+@dg.op(description="Loads the catalog, registers new SKUs and generates every asset whose "
+                   "inputs changed (the ledger decides: unchanged SKUs cost nothing).")
+def refresh_catalog_media(context: dg.OpExecutionContext, config: RefreshConfig,
+                          dashscope: DashScopeResource, catalog: CatalogResource,
+                          ledger: LedgerResource, media_store: MediaStoreResource) -> None:
+    cat = catalog.load()
+    skus = list(fingerprints(cat))
+    existing = set(context.instance.get_dynamic_partitions(sku_partitions.name))
+    new = [sku for sku in skus if sku not in existing]
+    for start in range(0, len(new), 1000):
+        context.instance.add_dynamic_partitions(sku_partitions.name, new[start:start + 1000])
+    todo = [sku for sku in skus if _needs_work(ledger, cat, sku)]
+    context.log.info(f"{len(skus)} SKUs in the catalog, {len(new)} new partition(s), "
+                     f"{len(todo)} SKU(s) to generate")
+    run_generation(context, todo, set(ASSETS), config,
+                   Resources(dashscope, catalog, ledger, media_store))
+
+
+def _needs_work(ledger: LedgerResource, cat, sku: str) -> bool:
+    """True unless every asset of a valid SKU is stored for its current inputs."""
+    product = cat.by_sku.get(sku)
+    if product is None:
+        return True  # an invalid row: the run reports it
+    from .ledger import Status
+    return any((attempt := ledger.ledger.latest(asset, sku, fp)) is None
+               or attempt.status != Status.STORED
+               for asset, fp in product.input_fingerprints.items())
+
+
+@dg.job(description="Nightly: refresh the catalog and generate what is new or changed.",
+        tags={"wan/api": "dashscope"})
+def nightly_refresh_job():
+    refresh_catalog_media()
+
+
+nightly_refresh = dg.ScheduleDefinition(
+    name="nightly_refresh", job=nightly_refresh_job, cron_schedule="0 2 * * *",
+    execution_timezone="Asia/Shanghai", default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Stopped until a user starts it: media for new or changed products at 02:00.")
+
+catalog_job = dg.define_asset_job("catalog_job", selection=[product_catalog])
+
+media_check_job = dg.define_asset_job(
+    "media_check_job", selection=dg.AssetSelection.checks_for_assets(*ASSETS),
+    description="Decode the newest stored media with real decoders.")

@@ -1,0 +1,95 @@
+"""The catalog sensor: keeps the ``sku`` partitions in step with the catalog and asks for runs
+for new or changed products only, so an unchanged SKU is never paid for twice."""
+
+
+import hashlib
+import json
+from typing import Iterable, Sequence
+
+import dagster as dg
+
+from .assets import sku_partitions
+from .catalog import Catalog
+from .resources import CatalogResource
+
+PARTITION_CHUNK = 1000  # dynamic partitions are added in chunks (SQLite variable limits)
+RUN_BATCH = 50  # SKUs per run for runs over contiguous new partitions
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def fingerprints(catalog: Catalog) -> dict[str, str]:
+    """SKU -> what its generations depend on. An invalid row's fingerprint is its error text,
+    so fixing the row counts as a change and triggers it."""
+    result = {p.sku: p.fingerprint for p in catalog.products}
+    for sku, errors in catalog.invalid_skus.items():
+        if sku in catalog.skus:
+            text = "\n".join(str(e) for e in errors)
+            result[sku] = "invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return result
+
+
+def batches(order: Sequence[str], wanted: set[str], size: int) -> list[tuple[str, str]]:
+    """Contiguous (first, last) ranges of ``wanted`` keys in partition order, at most ``size``
+    long: a batched run covers a range of partitions, so only neighbours can share a run."""
+    ranges: list[list[str]] = []
+    previous = None
+    for index, key in enumerate(order):
+        if key not in wanted:
+            continue
+        if ranges and previous == index - 1 and len(ranges[-1]) < size:
+            ranges[-1].append(key)
+        else:
+            ranges.append([key])
+        previous = index
+    return [(r[0], r[-1]) for r in ranges]
+
+
+def run_request(first: str, last: str, fingerprint: str) -> dg.RunRequest:
+    if first == last:
+        return dg.RunRequest(run_key=f"{first}@{fingerprint}", partition_key=first)
+    return dg.RunRequest(run_key=f"{first}..{last}@{fingerprint}",
+                         tags={"dagster/asset_partition_range_start": first,
+                               "dagster/asset_partition_range_end": last})
+
+
+def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
+                         default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+                         ) -> dg.SensorDefinition:
+    @dg.sensor(name="catalog_sensor", job=job, minimum_interval_seconds=minimum_interval_seconds,
+               default_status=default_status,
+               description="Registers new SKUs as partitions (in chunks) and requests batched "
+                           "runs for new or changed products only.")
+    def catalog_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource):
+        cat = catalog.load()
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        current = fingerprints(cat)
+        wanted = {sku for sku, fp in current.items() if seen.get(sku) != fp}
+        if not wanted:
+            return dg.SkipReason(f"catalog {cat.source} unchanged ({len(current)} SKUs)")
+        existing = context.instance.get_dynamic_partitions(sku_partitions.name)
+        known = set(existing)
+        to_add = [sku for sku in current if sku not in known]
+        order = [*existing, *to_add]
+        requests = [run_request(first, last, _digest(current, order, first, last))
+                    for first, last in batches(order, wanted, RUN_BATCH)]
+        context.log.info(f"{len(wanted)} new or changed SKU(s) in {len(requests)} run(s); "
+                         f"adding {len(to_add)} partition(s)")
+        return dg.SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[sku_partitions.build_add_request(list(chunk))
+                                         for chunk in _chunks(to_add, PARTITION_CHUNK)],
+            cursor=json.dumps({**seen, **{sku: current[sku] for sku in wanted}}),
+        )
+
+    return catalog_sensor
+
+
+def _digest(current: dict[str, str], order: Sequence[str], first: str, last: str) -> str:
+    """A run key part that changes when any fingerprint in the range changes."""
+    keys = order[order.index(first):order.index(last) + 1]
+    text = "|".join(current.get(k, "") for k in keys)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
