@@ -51,9 +51,9 @@ class Emulator:
         self.faults = Faults(faults, seed)
         self.counters = Counters(self.faults)
         self.bill = Bill()
-        self.blobs = BlobStore(data_dir)
         self.signer = Signer(secrets.token_bytes(32))
-        self._http = EmulatorHTTPServer(host, port, self)
+        self._http = EmulatorHTTPServer(host, port, self)  # first: a taken port leaves no trace
+        self.blobs = BlobStore(data_dir)
         self.url = (public_url or _public_url(host, self.port)).rstrip("/")
         self._fetch_client = httpx.Client(verify=_tls_context())
         self.uploads = Uploads(self.clock, self.signer, self.blobs, f"{self.url}/oss")
