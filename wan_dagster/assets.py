@@ -75,22 +75,25 @@ def generate_media(context: dg.AssetExecutionContext, config: GenerationConfig,
           description="What every stored generation cost, rolled up by SKU, asset, model and day "
                       "(from the ledger, i.e. from the usage the service returned).")
 def generation_costs(ledger: LedgerResource) -> dg.Output:
-    frame = pd.DataFrame(ledger.ledger.cost_rows())
-    columns = ["sku", "asset", "model", "day"]
-    if frame.empty:
-        frame = pd.DataFrame(columns=[*columns, "cost", "generations"])
-        by_model = "no stored generations yet"
-    else:
-        frame["cost"] = frame["cost"].astype(float)
-        frame = (frame.groupby(columns, dropna=False)
-                 .agg(cost=("cost", "sum"), generations=("cost", "size")).reset_index())
-        totals = frame.groupby("model")["cost"].sum()
-        by_model = "\n".join(f"| {m} | {c:.2f} |" for m, c in totals.items())
-        by_model = "| model | CNY |\n|---|---|\n" + by_model
+    frame = pd.DataFrame(ledger.ledger.cost_rows(),
+                         columns=["sku", "asset", "model", "day", "cost", "currency"])
+    # A model without a published price has cost None: counted, never summed as zero.
+    frame["cost"] = pd.to_numeric(frame["cost"].astype(object), errors="coerce")
+    frame = (frame.groupby(["sku", "asset", "model", "day"], dropna=False)
+             .agg(cost_cny=("cost", lambda c: c.sum(min_count=1)),
+                  generations=("cost", "size"), unpriced=("cost", lambda c: int(c.isna().sum())))
+             .reset_index())
+    by_model = frame.groupby("model").agg(cost_cny=("cost_cny", lambda c: c.sum(min_count=1)),
+                                          generations=("generations", "sum"),
+                                          unpriced=("unpriced", "sum"))
+    table = "| model | CNY | generations | unpriced |\n|---|---|---|---|\n" + "\n".join(
+        f"| {m} | {'unknown' if pd.isna(r.cost_cny) else f'{r.cost_cny:.2f}'} | "
+        f"{r.generations} | {r.unpriced} |" for m, r in by_model.iterrows())
     return dg.Output(frame, metadata={
-        "total_cny": float(frame["cost"].sum()) if not frame.empty else 0.0,
-        "generations": int(frame["generations"].sum()) if not frame.empty else 0,
-        "by_model": dg.MetadataValue.md(by_model),
+        "total_cny": float(frame["cost_cny"].sum()),
+        "generations": int(frame["generations"].sum()),
+        "unpriced_generations": int(frame["unpriced"].sum()),
+        "by_model": dg.MetadataValue.md(table),
     })
 
 
