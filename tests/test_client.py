@@ -248,3 +248,13 @@ def test_recover_finds_a_task_whose_id_was_lost_in_a_crash(client, emulator):
     found = client.recover(request, since=since)
     assert found.task_id == lost_id
     assert client.recover(request, since=since, known_task_ids={lost_id}) is None
+
+
+def test_download_into_a_stream_only_after_the_whole_result_arrived(client, emulator):
+    task = client.run(_bg("to a stream"))
+    emulator.faults.inject("download", "truncated", times=1)
+    buffer = io.BytesIO()
+    got = client.download(task.result_urls[0], buffer)
+    assert got.path is None and got.size == len(buffer.getvalue())
+    assert hashlib.sha256(buffer.getvalue()).hexdigest() == got.sha256
+    assert probe_image(buffer.getvalue()).width == 400

@@ -19,6 +19,8 @@ from wan_dagster.ledger import Ledger, Status
 from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
+pytest_plugins = ["s3_server"]
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 BROKEN = {"BRK-MISSING", "BRK-JPEG", "BRK-RES", "BRK/../unsafe:name"}
 
@@ -189,3 +191,46 @@ def test_budget_stops_new_submissions(setup, emulator, tmp_path):
     assert emulator.counters["creates"] < 11 * 2
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "budget of 0.5 CNY reached" in failure.event_specific_data.error.message
+
+
+def test_sku_list_job_registers_and_generates_just_those_skus(setup, emulator):
+    defs, instance = setup
+    result = defs.get_job_def("sku_list_job").execute_in_process(
+        instance=instance, run_config={"ops": {"generate_for_skus": {"config": {
+            "skus": ["HOM-5001", "ELE-6001"], "assets": ["background_image", "product_video"]}}}})
+    assert result.success
+    assert set(instance.get_dynamic_partitions("sku")) == {"HOM-5001", "ELE-6001"}
+    assert statuses(instance, "product_video", ["HOM-5001", "ELE-6001"]) == {
+        "HOM-5001": "materialized", "ELE-6001": "materialized"}
+    assert emulator.counters["creates"] == 4
+
+
+def test_catalog_and_media_on_s3(emulator, s3_client, s3_bucket, s3_endpoint_url, tmp_path):
+    """The catalog read from s3:// (images next to it) and the media written to S3, both
+    through dagster-aws's S3Resource against a real S3-compatible server on loopback."""
+    from dagster_aws.s3 import S3Resource
+
+    for path in [DATA / "catalog.csv", *(DATA / "images").glob("HOM-5002*")]:
+        s3_client.upload_file(str(path), s3_bucket, f"shop/{path.relative_to(DATA)}")
+    frame = pd.read_csv(DATA / "catalog.csv", dtype=str, keep_default_na=False)
+    body = frame[frame["sku"] == "HOM-5002"].to_csv(index=False).encode()
+    s3_client.put_object(Bucket=s3_bucket, Key="shop/catalog.csv", Body=body)
+    s3 = S3Resource(endpoint_url=s3_endpoint_url, aws_access_key_id="test",
+                    aws_secret_access_key="test", region_name="us-east-1")
+    defs = build_defs(
+        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+                                    poll_scale=0.01),
+        catalog=CatalogResource(path=f"s3://{s3_bucket}/shop/catalog.csv", s3=s3),
+        ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
+        media_store=MediaStoreResource(kind="s3", bucket=s3_bucket, prefix="media", s3=s3))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("sku", ["HOM-5002"])
+        result = defs.get_job_def("media_job").execute_in_process(
+            instance=instance, partition_key="HOM-5002")
+        assert result.success
+        keys = [o["Key"] for o in s3_client.list_objects_v2(
+            Bucket=s3_bucket, Prefix="media/")["Contents"]]
+        assert {k.split("/")[1] for k in keys} == {"background_image", "product_video"}
+        event = instance.get_latest_materialization_event(dg.AssetKey("product_video"))
+        assert event.asset_materialization.metadata["media/uri"].value.startswith(
+            f"s3://{s3_bucket}/media/product_video/")

@@ -76,7 +76,7 @@ class WaitSlot:
 
 @dataclass(frozen=True)
 class Downloaded:
-    path: Path
+    path: Path | None  # None when the result was streamed into a caller's stream
     size: int
     sha256: str
     content_type: str | None

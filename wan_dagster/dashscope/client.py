@@ -4,12 +4,16 @@ httpx. Region, base URL and API key belong to each instance, never to the proces
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import os
+import shutil
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, BinaryIO, Iterable, Iterator
 
 import httpx
 
@@ -116,8 +120,15 @@ class DashScopeClient(_Base):
         """Call a synchronous endpoint (the detect models)."""
         return self._run(flows.call_sync(self._core, request))
 
-    def download(self, url: str, dest: str | os.PathLike[str]) -> flows.Downloaded:
-        return self._run(flows.download(self._core, url, Path(dest)))
+    def download(self, url: str, dest: str | os.PathLike[str] | BinaryIO) -> flows.Downloaded:
+        """Stream a result to a path (atomically) or into a binary stream (which receives the
+        bytes only once the whole download was verified)."""
+        if isinstance(dest, (str, os.PathLike)):
+            return self._run(flows.download(self._core, url, Path(dest)))
+        with _spool() as path:
+            done = self._run(flows.download(self._core, url, path))
+            _copy_into(path, dest)
+        return dataclasses.replace(done, path=None)
 
     def upload_file(self, model: str, path: str | os.PathLike[str]) -> str:
         return self._run(flows.upload_file(self._core, model, Path(path)))
@@ -220,8 +231,13 @@ class AsyncDashScopeClient(_Base):
     async def call(self, request: TaskRequest) -> dict[str, Any]:
         return await self._run(flows.call_sync(self._core, request))
 
-    async def download(self, url: str, dest: str | os.PathLike[str]) -> flows.Downloaded:
-        return await self._run(flows.download(self._core, url, Path(dest)))
+    async def download(self, url: str, dest: str | os.PathLike[str] | BinaryIO) -> flows.Downloaded:
+        if isinstance(dest, (str, os.PathLike)):
+            return await self._run(flows.download(self._core, url, Path(dest)))
+        with _spool() as path:
+            done = await self._run(flows.download(self._core, url, path))
+            _copy_into(path, dest)
+        return dataclasses.replace(done, path=None)
 
     async def upload_file(self, model: str, path: str | os.PathLike[str]) -> str:
         return await self._run(flows.upload_file(self._core, model, Path(path)))
@@ -267,6 +283,18 @@ class AsyncDashScopeClient(_Base):
                         size += len(chunk)
                 return _stream_result(response, size, digest)
         raise TypeError(f"unknown action {action!r}")
+
+
+@contextlib.contextmanager
+def _spool() -> Iterator[Path]:
+    """A private temporary file: a stream destination cannot be rewound for a retry."""
+    with tempfile.TemporaryDirectory(prefix="wan-download-") as tmp:
+        yield Path(tmp) / "result"
+
+
+def _copy_into(path: Path, stream: BinaryIO) -> None:
+    with open(path, "rb") as src:
+        shutil.copyfileobj(src, stream)
 
 
 def _stream_result(response: httpx.Response, size: int, digest: Any,
