@@ -203,6 +203,9 @@ def test_sku_list_job_registers_and_generates_just_those_skus(setup, emulator):
     assert statuses(instance, "product_video", ["HOM-5001", "ELE-6001"]) == {
         "HOM-5001": "materialized", "ELE-6001": "materialized"}
     assert emulator.counters["creates"] == 4
+    # regression: new attempts used to search the task list (3 listings, 2 s) before every
+    # create, for a crash that could not have happened; only resumed intents need it
+    assert emulator.counters["lists"] == 0
 
 
 def test_catalog_and_media_on_s3(emulator, s3_client, s3_bucket, s3_endpoint_url, tmp_path):

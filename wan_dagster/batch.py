@@ -107,6 +107,8 @@ class BatchRunner:
         self.on_outcome = on_outcome
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._reserved: dict[str, Decimal] = {}  # task id -> budget reserved for it
+        # Attempts this run created: nothing was sent for them yet, so no crash to recover from.
+        self._fresh: set[int] = set()
         self._work = Path(tempfile.mkdtemp(prefix="wan-batch-"))
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
@@ -164,10 +166,12 @@ class BatchRunner:
                                  still: Outcome | None) -> Outcome:
         request = await asyncio.to_thread(self._request, asset, product, still)
         fingerprint = product.input_fingerprints[asset]
-        attempt, _ = self.ledger.begin(
+        attempt, fresh = self.ledger.begin(
             asset=asset, sku=product.sku, input_fingerprint=fingerprint, model=request.model,
             request_fingerprint=request.fingerprint, request_body=request.body,
             run_id=self.settings.run_id, max_attempts=self.settings.max_attempts)
+        if fresh:
+            self._fresh.add(attempt.id)
         while True:
             outcome = await self._advance(asset, product, request, attempt)
             if isinstance(outcome, Outcome):
@@ -230,9 +234,9 @@ class BatchRunner:
         if attempt.task_id:
             return Task(task_id=attempt.task_id, status=TaskStatus.PENDING, model=request.model)
         known = self.ledger.known_task_ids(request.model)
-        since = attempt.created_at
         try:
-            recovered = await self.client.recover(request, since=since, known_task_ids=known)
+            recovered = None if attempt.id in self._fresh else await self.client.recover(
+                request, since=attempt.created_at, known_task_ids=known)
             if recovered is not None:
                 log.info("%s %s: recovered task %s created before a crash", attempt.asset,
                          attempt.sku, recovered.task_id)
@@ -267,11 +271,13 @@ class BatchRunner:
             if retryable:
                 log.warning("%s %s: task %s failed transiently (%s); resubmitting", asset, sku,
                             task.task_id, task.code)
-                new, _ = self.ledger.begin(
+                new, fresh = self.ledger.begin(
                     asset=asset, sku=sku, input_fingerprint=attempt.input_fingerprint,
                     model=spec.name, request_fingerprint=request.fingerprint,
                     request_body=request.body, run_id=self.settings.run_id,
                     max_attempts=self.settings.max_attempts)
+                if fresh:
+                    self._fresh.add(new.id)
                 return new
             return Outcome(asset, sku, False, self.ledger.get(attempt.id), code=task.code,
                            error=f"task {task.task_id} {task.status}: {task.code} {task.message}")

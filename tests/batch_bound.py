@@ -1,0 +1,68 @@
+"""Lower bound on the sample batch's wall time under the emulator's limits and latencies
+(not a test: run it next to the main command to compare).
+
+    .venv/bin/python tests/batch_bound.py [--time-scale 0.02]
+
+Per model: tasks cannot finish faster than their submit rate allows, nor faster than their
+shortest possible run times spread over the model's concurrent slots; and every video waits
+for its still. The emulator's shortest run times are its documented minima with -10 % jitter.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+from wan_dagster.batch import BACKGROUND, MODEL_SHOT, VIDEO
+from wan_dagster.catalog import load_catalog
+from wan_dagster.dashscope.registry import REGISTRY, TIER_PIXELS
+from wan_dagster.emulator import tasks as emulator_tasks
+from wan_dagster.plan import BACKGROUND_MODEL, DEFAULT_VIDEO, model_shot_model, video_settings
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def min_latency(model: str, duration: float = 0, tier: str = "480P") -> float:
+    """The emulator's shortest run time for a task (unscaled seconds)."""
+    if REGISTRY.get(model).video is None:
+        return emulator_tasks._IMAGE_LATENCY[0]
+    seconds = (emulator_tasks._VIDEO_BASE + emulator_tasks._VIDEO_PER_SECOND * duration
+               + emulator_tasks._VIDEO_PER_FULL_HD * TIER_PIXELS[tier] / TIER_PIXELS["1080P"])
+    return max(emulator_tasks._VIDEO_LATENCY_RANGE[0], 0.9 * seconds)
+
+
+def bound(scale: float) -> tuple[float, dict[str, float]]:
+    catalog = load_catalog(DATA / "catalog.csv")
+    runs: dict[str, list[float]] = defaultdict(list)
+    for product in catalog.products:
+        runs[BACKGROUND_MODEL].append(min_latency(BACKGROUND_MODEL) * scale)
+        if MODEL_SHOT in product.input_fingerprints:
+            runs[model_shot_model(product)].append(min_latency(model_shot_model(product)) * scale)
+        video = video_settings(product, DEFAULT_VIDEO)
+        runs[video["model"]].append(
+            min_latency(video["model"], video["duration"], video["resolution"]) * scale)
+    per_model = {}
+    for model, latencies in runs.items():
+        limits = REGISTRY.get(model).limits
+        by_rate = max(0, len(latencies) - max(1, int(limits.submit_per_second))) \
+            / limits.submit_per_second
+        per_model[model] = max(by_rate, sum(latencies) / limits.concurrency)
+    # the last background (serial, rate-limited) still needs a video after it
+    shortest_video = min(v for m, vs in runs.items() if REGISTRY.get(m).video for v in vs)
+    chain = per_model[BACKGROUND_MODEL] + shortest_video
+    return max(chain, *per_model.values()), per_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--time-scale", type=float, default=0.02)
+    args = parser.parse_args()
+    total, per_model = bound(args.time_scale)
+    for model, seconds in sorted(per_model.items(), key=lambda kv: -kv[1]):
+        print(f"{model:32s} >= {seconds:6.1f} s")
+    print(f"{'batch (with the still -> video chain)':32s} >= {total:6.1f} s")
+
+
+if __name__ == "__main__":
+    main()
