@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -114,8 +115,11 @@ class BatchRunner:
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
         products = list(products)
-        results = await asyncio.gather(*(self._chain(p, selected) for p in products),
-                                       return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(self._chain(p, selected) for p in products),
+                                           return_exceptions=True)
+        finally:
+            shutil.rmtree(self._work, ignore_errors=True)
         outcomes: list[Outcome] = []
         for product, result in zip(products, results):
             if isinstance(result, BaseException):  # a bug must fail its SKU, not the batch

@@ -7,6 +7,7 @@ import dagster as dg
 from .assets import product_catalog, sku_partitions
 from .batch import ASSETS
 from .generation import GenerationConfig, Resources, run_generation
+from .ledger import Status
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import fingerprints
 
@@ -74,7 +75,6 @@ def _needs_work(ledger: LedgerResource, cat, sku: str) -> bool:
     product = cat.by_sku.get(sku)
     if product is None:
         return True  # an invalid row: the run reports it
-    from .ledger import Status
     return any((attempt := ledger.ledger.latest(asset, sku, fp)) is None
                or attempt.status != Status.STORED
                for asset, fp in product.input_fingerprints.items())
