@@ -10,18 +10,20 @@ soon as it is known, and a re-run resumes whatever it finds instead of paying ag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 from .catalog import Product
 from .dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
                         Task, TaskStatus, TaskTimeoutError)
 from .dashscope.errors import is_resubmittable
+from .dashscope.limits import SlotCounter
 from .dashscope.pricing import Cost
 from .dashscope.registry import Output
 from .dashscope.requests import TaskRequest
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 
 BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
 ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
-_SLOT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -322,16 +323,12 @@ class BatchRunner:
         return {"format": i.format, "width": i.width, "height": i.height, "mode": i.mode}
 
 
-class _slot:
-    """Async context manager over a process-wide SlotCounter (shared with threads)."""
-
-    def __init__(self, counter):
-        self.counter = counter
-
-    async def __aenter__(self):
-        while not self.counter.try_acquire():
-            await asyncio.sleep(_SLOT_POLL_SECONDS)
-
-    async def __aexit__(self, *exc):
-        self.counter.release()
+@contextlib.asynccontextmanager
+async def _slot(counter: SlotCounter) -> AsyncIterator[None]:
+    """Hold one of a model's process-wide slots (shared with threads) while a task runs."""
+    await counter.acquire_async()
+    try:
+        yield
+    finally:
+        counter.release()
 

@@ -16,7 +16,8 @@ from PIL import Image
 
 from .batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome
 from .catalog import Catalog, Product
-from .dashscope import REGISTRY, PriceBook
+from .dashscope import REGISTRY, PriceBook, Usage
+from .dashscope.registry import BillingUnit
 from .ledger import Ledger
 from .plan import BACKGROUND_MODEL, VideoDefaults, model_shot_model, video_settings
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
@@ -113,8 +114,9 @@ def _materialization(outcome: Outcome, prices: PriceBook) -> dg.AssetMaterializa
     spec = REGISTRY.get(attempt.model)
     usage = attempt.usage or {}
     cost = float(attempt.cost) if attempt.cost is not None else None
-    quantity = usage.get("image_count") if spec.billing_unit == "image" else \
-        usage.get("duration", usage.get("video_duration"))
+    parsed = Usage.parse(usage)
+    quantity = None if parsed is None else \
+        parsed.image_count if spec.billing_unit == BillingUnit.IMAGE else parsed.seconds
     metadata: dict[str, object] = {
         "dashscope/task_id": attempt.task_id,
         "dashscope/model": attempt.model,

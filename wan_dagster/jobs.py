@@ -4,12 +4,12 @@ for "everything for these SKUs" launched from the UI with a SKU list, and a nigh
 
 import dagster as dg
 
-from .assets import product_catalog, sku_partitions
+from .assets import product_catalog
 from .batch import ASSETS
 from .generation import GenerationConfig, Resources, run_generation
 from .ledger import Status
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
-from .sensors import fingerprints
+from .sensors import fingerprints, register_skus
 
 # Checks run in their own job: in a batch where one SKU fails, checks in the same run would
 # be skipped for every SKU.
@@ -34,10 +34,7 @@ def generate_for_skus(context: dg.OpExecutionContext, config: SkuListConfig,
     if unknown:
         raise dg.Failure(f"unknown asset(s) {sorted(unknown)}; choose from {list(ASSETS)}")
     if config.register_partitions:
-        existing = set(context.instance.get_dynamic_partitions(sku_partitions.name))
-        new = [sku for sku in config.skus if sku not in existing]
-        if new:
-            context.instance.add_dynamic_partitions(sku_partitions.name, new)
+        register_skus(context.instance, config.skus)
     run_generation(context, config.skus, set(config.assets), config,
                    Resources(dashscope, catalog, ledger, media_store))
 
@@ -59,10 +56,7 @@ def refresh_catalog_media(context: dg.OpExecutionContext, config: RefreshConfig,
                           ledger: LedgerResource, media_store: MediaStoreResource) -> None:
     cat = catalog.load()
     skus = list(fingerprints(cat))
-    existing = set(context.instance.get_dynamic_partitions(sku_partitions.name))
-    new = [sku for sku in skus if sku not in existing]
-    for start in range(0, len(new), 1000):
-        context.instance.add_dynamic_partitions(sku_partitions.name, new[start:start + 1000])
+    new = register_skus(context.instance, skus)
     todo = [sku for sku in skus if _needs_work(ledger, cat, sku)]
     context.log.info(f"{len(skus)} SKUs in the catalog, {len(new)} new partition(s), "
                      f"{len(todo)} SKU(s) to generate")

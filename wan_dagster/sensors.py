@@ -21,6 +21,15 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
         yield items[start:start + size]
 
 
+def register_skus(instance: dg.DagsterInstance, skus: Sequence[str]) -> list[str]:
+    """Add the SKUs that are not partitions yet, in chunks; returns the ones added."""
+    existing = set(instance.get_dynamic_partitions(sku_partitions.name))
+    new = [sku for sku in dict.fromkeys(skus) if sku not in existing]
+    for chunk in _chunks(new, PARTITION_CHUNK):
+        instance.add_dynamic_partitions(sku_partitions.name, list(chunk))
+    return new
+
+
 def fingerprints(catalog: Catalog) -> dict[str, str]:
     """SKU -> what its generations depend on. An invalid row's fingerprint is its error text,
     so fixing the row counts as a change and triggers it."""

@@ -26,8 +26,6 @@ from .types import Task, TaskPage, TaskSummary
 if TYPE_CHECKING:
     from .requests import TaskRequest
 
-_SLOT_POLL_SECONDS = 0.05
-
 
 def _task_id(task: Task | str) -> str:
     return task.task_id if isinstance(task, Task) else task
@@ -267,8 +265,7 @@ class AsyncDashScopeClient(_Base):
             await asyncio.sleep(action.seconds)
             return None
         if isinstance(action, flows.WaitSlot):
-            while not action.counter.try_acquire():
-                await asyncio.sleep(_SLOT_POLL_SECONDS)
+            await action.counter.acquire_async()
             return None
         if isinstance(action, flows.Stream):
             async with self._http.stream("GET", action.url) as response:

@@ -11,6 +11,7 @@ on the same shared state, whatever event loop it runs in.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -76,6 +77,11 @@ class SlotCounter:
                 return False
             self._used += 1
             return True
+
+    async def acquire_async(self, poll: float = 0.05) -> None:
+        """Take a slot from a coroutine, polling (it cannot wait on the thread condition)."""
+        while not self.try_acquire():
+            await asyncio.sleep(poll)
 
     def release(self) -> None:
         with self._cond:
