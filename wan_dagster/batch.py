@@ -94,6 +94,16 @@ class BatchSettings:
     video_defaults: VideoDefaults = DEFAULT_VIDEO
     max_attempts: int = 3  # per SKU and asset, counting resubmits after transient failures
     wait_timeout: float | None = 3600.0  # then the task is left to the task sensor
+    regenerate_expired: bool = False  # pay again for results that expired uncollected
+
+
+@dataclass
+class Withdrawn:
+    """What a terminated run cleaned up (best effort)."""
+
+    canceled: int = 0  # PENDING tasks canceled at the service
+    left_running: int = 0  # running or finished tasks, left for the task sensor
+    unsent: int = 0  # intents whose create was never sent
 
 
 class BatchRunner:
@@ -111,6 +121,8 @@ class BatchRunner:
         self._reserved: dict[str, Decimal] = {}  # task id -> budget reserved for it
         # Attempts this run created: nothing was sent for them yet, so no crash to recover from.
         self._fresh: set[int] = set()
+        self._sent: set[int] = set()  # attempts whose create has been (or is being) sent
+        self.withdrawn: Withdrawn | None = None  # set when the run was terminated
         self._work = Path(tempfile.mkdtemp(prefix="wan-batch-"))
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
@@ -119,6 +131,9 @@ class BatchRunner:
         try:
             results = await asyncio.gather(*(self._chain(p, selected) for p in products),
                                            return_exceptions=True)
+        except asyncio.CancelledError:  # the run was terminated
+            self.withdrawn = await self._withdraw()
+            raise
         finally:
             shutil.rmtree(self._work, ignore_errors=True)
         outcomes: list[Outcome] = []
@@ -129,6 +144,43 @@ class BatchRunner:
                           for a in sorted(selected & set(product.input_fingerprints))]
             outcomes.extend(result)
         return outcomes
+
+    async def collect(self, attempt: Attempt) -> Outcome:
+        """Finish an attempt some other run left behind (the task sensor's collect runs):
+        recover its task if the id was never stored, wait for it, download and store it.
+        Never creates a task: if the create never landed, the attempt is withdrawn so that the
+        next run of the SKU starts a fresh one."""
+        try:
+            body = attempt.request_body  # compact: only model and prompt are read, never sent
+            request = TaskRequest(model=attempt.model, input=body.get("input", {}),
+                                  parameters=body.get("parameters", {}))
+            return await self._advance(attempt.asset, attempt.sku, request, attempt,
+                                       create=False)
+        finally:
+            shutil.rmtree(self._work, ignore_errors=True)
+
+    async def _withdraw(self) -> Withdrawn:
+        """Best effort after termination: cancel this run's PENDING tasks (the service cancels
+        nothing else), leave running ones to the task sensor, and withdraw intents whose
+        create was never sent. An intent whose create may be on the wire stays for recovery."""
+        withdrawn = Withdrawn()
+        if self.settings.run_id is None:
+            return withdrawn
+        for attempt in self.ledger.attempts(run_id=self.settings.run_id,
+                                            status=(Status.INTENT, Status.SUBMITTED)):
+            if attempt.status == Status.INTENT:
+                if attempt.id not in self._sent:
+                    self.ledger.mark_canceled(attempt.id)
+                    withdrawn.unsent += 1
+                continue
+            try:
+                await self.client.cancel(attempt.task_id)
+            except DashScopeError:  # RUNNING or finished: the task sensor collects it
+                withdrawn.left_running += 1
+                continue
+            self.ledger.mark_canceled(attempt.id)
+            withdrawn.canceled += 1
+        return withdrawn
 
     # ------------------------------------------------------------------ per SKU
 
@@ -170,18 +222,22 @@ class BatchRunner:
     async def _generate_or_raise(self, asset: str, product: Product,
                                  still: Outcome | None) -> Outcome:
         request = await asyncio.to_thread(self._request, asset, product, still)
-        fingerprint = product.input_fingerprints[asset]
-        attempt, fresh = self.ledger.begin(
-            asset=asset, sku=product.sku, input_fingerprint=fingerprint, model=request.model,
-            request_fingerprint=request.fingerprint, request_body=request.body,
-            run_id=self.settings.run_id, max_attempts=self.settings.max_attempts)
-        if fresh:
-            self._fresh.add(attempt.id)
         while True:
-            outcome = await self._advance(asset, product, request, attempt)
-            if isinstance(outcome, Outcome):
+            attempt, fresh = self.ledger.begin(
+                asset=asset, sku=product.sku, input_fingerprint=product.input_fingerprints[asset],
+                model=request.model, request_fingerprint=request.fingerprint,
+                request_body=request.body, run_id=self.settings.run_id,
+                max_attempts=self.settings.max_attempts)
+            if attempt.status == Status.EXPIRED and self.settings.regenerate_expired:
+                attempt, fresh = self.ledger.restart(
+                    attempt.id, run_id=self.settings.run_id,
+                    reason="regenerate_expired was requested"), True
+            if fresh:
+                self._fresh.add(attempt.id)
+            outcome = await self._advance(asset, product.sku, request, attempt)
+            if outcome.attempt is None or outcome.attempt.status != Status.RETRYABLE:
                 return outcome
-            attempt = outcome  # a new attempt after a transient failure
+            log.warning("%s %s: %s; resubmitting", asset, product.sku, outcome.error)
 
     def _request(self, asset: str, product: Product, still: Outcome | None) -> TaskRequest:
         if asset == BACKGROUND:
@@ -204,26 +260,24 @@ class BatchRunner:
 
     # ------------------------------------------------------------------ state machine
 
-    async def _advance(self, asset: str, product: Product, request: TaskRequest,
-                       attempt: Attempt) -> Outcome | Attempt:
-        """Move one ledger attempt forward as far as it goes; an Attempt return means "go on
-        with this new attempt" (a transient failure was resubmitted)."""
-        sku = product.sku
+    async def _advance(self, asset: str, sku: str, request: TaskRequest, attempt: Attempt,
+                       *, create: bool = True) -> Outcome:
+        """Move one ledger attempt forward as far as it goes: reuse, report, or find (recover,
+        or with ``create`` send) its task, wait for it and collect it."""
         if attempt.status == Status.STORED:
             stored = self._stored_of(attempt)
             media = await asyncio.to_thread(self._probe_file, self._local_copy(stored), request)
             return Outcome(asset, sku, True, attempt, stored, media=media, reused=True)
-        if attempt.status in (Status.FAILED, Status.EXPIRED):
-            why = "result expired before it was collected; regenerate to pay for a new one" \
-                if attempt.status == Status.EXPIRED else attempt.message
-            return Outcome(asset, sku, False, attempt, error=why, code=attempt.code)
+        if not attempt.in_flight:
+            return Outcome(asset, sku, False, attempt, error=_why_not(attempt), code=attempt.code)
         spec = request.spec
         gate = self._gates.setdefault(spec.name, asyncio.Semaphore(spec.limits.concurrency))
         async with gate, _slot(self.client.slot_counter(spec.name)):
-            task = await self._task_of(attempt, request)
+            task = await self._task_of(attempt, request, create)
             if task is None:
-                return Outcome(asset, sku, False, attempt, error=attempt.message,
-                               code="AMBIGUOUS")
+                attempt = self.ledger.get(attempt.id)
+                return Outcome(asset, sku, False, attempt, error=_why_not(attempt),
+                               code=attempt.code or attempt.status.value)
             if attempt.status in (Status.INTENT, Status.AMBIGUOUS):
                 attempt = self.ledger.mark_submitted(attempt.id, task.task_id)
             try:
@@ -232,10 +286,12 @@ class BatchRunner:
             except TaskTimeoutError as exc:
                 return Outcome(asset, sku, False, attempt, code="StillRunning",
                                error=f"{exc}; the task sensor will collect it")
-        return await self._finish(asset, product, request, attempt, task)
+        return await self._finish(asset, sku, request, attempt, task)
 
-    async def _task_of(self, attempt: Attempt, request: TaskRequest) -> Task | None:
-        """The task behind ``attempt``: known, recovered after a crash, or newly created."""
+    async def _task_of(self, attempt: Attempt, request: TaskRequest, create: bool) -> Task | None:
+        """The task behind ``attempt``: known, recovered after a crash, or (with ``create``)
+        newly created. None when there is none: the attempt is then marked AMBIGUOUS (a create
+        that cannot be told apart) or withdrawn (``create`` False and the create never landed)."""
         if attempt.task_id:
             return Task(task_id=attempt.task_id, status=TaskStatus.PENDING, model=request.model)
         known = self.ledger.known_task_ids(request.model)
@@ -246,8 +302,12 @@ class BatchRunner:
                 log.info("%s %s: recovered task %s created before a crash", attempt.asset,
                          attempt.sku, recovered.task_id)
                 return recovered
+            if not create:
+                self._withdraw_unsent(attempt)
+                return None
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
+            self._sent.add(attempt.id)
             try:
                 task = await self.client.create(request, known_task_ids=known)
             except BaseException:
@@ -259,32 +319,28 @@ class BatchRunner:
             self.ledger.mark_ambiguous(attempt.id, str(exc))
             return None
 
-    async def _finish(self, asset: str, product: Product, request: TaskRequest,
-                      attempt: Attempt, task: Task) -> Outcome | Attempt:
-        sku, spec = product.sku, request.spec
+    def _withdraw_unsent(self, attempt: Attempt) -> None:
+        """The service's task list shows no task for this attempt: its create never landed."""
+        why = "no task was found for this create: it never reached the service"
+        if attempt.status == Status.INTENT:
+            self.ledger.mark_canceled(attempt.id)
+        else:
+            self.ledger.mark_failed(attempt.id, "NotCreated", why, retryable=True)
+
+    async def _finish(self, asset: str, sku: str, request: TaskRequest, attempt: Attempt,
+                      task: Task) -> Outcome:
+        spec = request.spec
         reserved = self._reserved.pop(task.task_id, Decimal(0))
         if not task.succeeded:
             self.budget.settle(reserved, None)
             if task.status == TaskStatus.UNKNOWN:
-                self.ledger.mark_expired(attempt.id)
-                return Outcome(asset, sku, False, attempt, code="UNKNOWN",
-                               error=f"task {task.task_id} is unknown to the service (expired "
-                                     f"or never existed)")
-            retryable = is_resubmittable(task.code) and attempt.attempt_no < self.settings.max_attempts
-            self.ledger.mark_failed(attempt.id, task.code or task.status, task.message or "",
-                                    retryable=retryable)
-            if retryable:
-                log.warning("%s %s: task %s failed transiently (%s); resubmitting", asset, sku,
-                            task.task_id, task.code)
-                new, fresh = self.ledger.begin(
-                    asset=asset, sku=sku, input_fingerprint=attempt.input_fingerprint,
-                    model=spec.name, request_fingerprint=request.fingerprint,
-                    request_body=request.body, run_id=self.settings.run_id,
-                    max_attempts=self.settings.max_attempts)
-                if fresh:
-                    self._fresh.add(new.id)
-                return new
-            return Outcome(asset, sku, False, self.ledger.get(attempt.id), code=task.code,
+                attempt = self.ledger.mark_expired(attempt.id)
+                return Outcome(asset, sku, False, attempt, code="UNKNOWN", error=_why_not(attempt))
+            attempt = self.ledger.mark_failed(
+                attempt.id, task.code or task.status, task.message or "",
+                retryable=is_resubmittable(task.code)
+                and attempt.attempt_no < self.settings.max_attempts)
+            return Outcome(asset, sku, False, attempt, code=task.code,
                            error=f"task {task.task_id} {task.status}: {task.code} {task.message}")
         cost = self.prices.cost(spec, task.usage, request.body)
         self.budget.settle(reserved, cost)
@@ -321,6 +377,20 @@ class BatchRunner:
                     "audio": v.has_audio}
         i = probe_image(path)
         return {"format": i.format, "width": i.width, "height": i.height, "mode": i.mode}
+
+
+def _why_not(attempt: Attempt) -> str:
+    """Why an attempt that is not in flight has no stored result, in a user's words."""
+    if attempt.status == Status.EXPIRED:
+        return (f"task {attempt.task_id} expired (results are kept 24 h) before it was "
+                "collected; run again with regenerate_expired to pay for a new one")
+    if attempt.status == Status.CANCELED:
+        return (f"attempt {attempt.attempt_no} was withdrawn before any task ran (canceled "
+                "at the service, or its create never reached it)")
+    if attempt.status == Status.AMBIGUOUS:
+        return attempt.message or "the create's outcome is unknown"
+    return f"{attempt.code}: {attempt.message}" if attempt.code else attempt.message or \
+        f"attempt is {attempt.status}"
 
 
 @contextlib.asynccontextmanager

@@ -6,10 +6,11 @@ import os
 import dagster as dg
 
 from .assets import generate_media, generation_costs, media_decodes, product_catalog
-from .jobs import (catalog_job, media_check_job, media_job, nightly_refresh, nightly_refresh_job,
-                   sku_list_job)
+from .jobs import (catalog_job, collect_job, media_check_job, media_job, nightly_refresh,
+                   nightly_refresh_job, sku_list_job)
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import build_catalog_sensor
+from .task_sensor import build_task_sensor
 
 
 def default_dashscope() -> DashScopeResource:
@@ -25,9 +26,10 @@ def build_defs(*, dashscope: DashScopeResource | None = None,
     return dg.Definitions(
         assets=[product_catalog, generate_media, generation_costs],
         asset_checks=[media_decodes],
-        jobs=[media_job, sku_list_job, nightly_refresh_job, catalog_job, media_check_job],
+        jobs=[media_job, sku_list_job, nightly_refresh_job, catalog_job, media_check_job,
+              collect_job],
         schedules=[nightly_refresh],
-        sensors=[build_catalog_sensor(media_job)],
+        sensors=[build_catalog_sensor(media_job), build_task_sensor(collect_job)],
         resources={
             "dashscope": dashscope or default_dashscope(),
             "catalog": catalog or CatalogResource(),

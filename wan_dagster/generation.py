@@ -9,7 +9,7 @@ import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
+from typing import Awaitable, Callable, Iterable, TypeVar
 
 import dagster as dg
 from PIL import Image
@@ -18,9 +18,12 @@ from .batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcom
 from .catalog import Catalog, Product
 from .dashscope import REGISTRY, PriceBook, Usage
 from .dashscope.registry import BillingUnit
-from .ledger import Ledger
+from .ledger import Ledger, Status
 from .plan import BACKGROUND_MODEL, VideoDefaults, model_shot_model, video_settings
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
+
+
+T = TypeVar("T")
 
 
 class GenerationConfig(dg.Config):
@@ -32,7 +35,8 @@ class GenerationConfig(dg.Config):
     video_resolution: str = VideoDefaults.resolution
     video_duration: int = VideoDefaults.duration
     video_audio: bool = VideoDefaults.audio
-    wait_timeout_s: float = 3600.0
+    wait_timeout_s: float = 3600.0  # then the run moves on and the task sensor collects it
+    regenerate_expired: bool = False  # pay again for results that expired before collection
 
     def video_defaults(self) -> VideoDefaults:
         return VideoDefaults(self.video_model, self.video_resolution, self.video_duration,
@@ -42,7 +46,7 @@ class GenerationConfig(dg.Config):
 @dataclass(frozen=True)
 class Resources:
     dashscope: DashScopeResource
-    catalog: CatalogResource
+    catalog: CatalogResource | None  # None where no catalog is read (collect runs)
     ledger: LedgerResource
     media_store: MediaStoreResource
 
@@ -51,6 +55,7 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                    config: GenerationConfig, resources: Resources) -> None:
     """Generate ``assets`` for ``skus``; one materialization per successful SKU and asset.
     Raises Failure listing each failed SKU with its reason, so the UI marks exactly those."""
+    assert resources.catalog is not None
     catalog = resources.catalog.load(config.video_defaults())
     skus = list(skus)
     products, missing = _products(catalog, skus)
@@ -69,11 +74,24 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
         if outcome.ok and outcome.asset in assets:
             context.log_event(_materialization(outcome, prices))
 
-    settings = BatchSettings(run_id=context.run_id,
+    settings = BatchSettings(run_id=context.run.run_id,
                              budget=Decimal(str(config.budget_cny)) if config.budget_cny else None,
                              video_defaults=config.video_defaults(),
-                             wait_timeout=config.wait_timeout_s)
-    outcomes = asyncio.run(_run(resources, prices, settings, products, assets, on_outcome))
+                             wait_timeout=config.wait_timeout_s,
+                             regenerate_expired=config.regenerate_expired)
+    runners: list[BatchRunner] = []
+    try:
+        outcomes = asyncio.run(_run(resources, prices, settings,
+                                    lambda runner: runner.run(products, assets),
+                                    on_outcome, runners))
+    except dg.DagsterExecutionInterruptedError:
+        withdrawn = runners[0].withdrawn if runners else None
+        if withdrawn is not None:
+            context.log.warning(
+                f"Run terminated: {withdrawn.canceled} pending task(s) canceled at DashScope, "
+                f"{withdrawn.unsent} unsent submission(s) withdrawn, {withdrawn.left_running} "
+                "running task(s) left for the task sensor to collect")
+        raise
     failures = missing + [(o.sku, o.asset, o.error or "failed") for o in outcomes if not o.ok]
     _log_summary(context, outcomes, failures, resources.ledger.ledger)
     if failures:
@@ -87,11 +105,48 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
 
 
 async def _run(resources: Resources, prices: PriceBook, settings: BatchSettings,
-               products: list[Product], assets: set[str], on_outcome) -> list[Outcome]:
+               work: Callable[[BatchRunner], Awaitable[T]],
+               on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+               runners: list[BatchRunner] | None = None) -> T:
+    """``work`` on a BatchRunner with an open client; ``runners`` gets the runner, so that a
+    caller can read what it withdrew after the run was interrupted."""
     async with resources.dashscope.get_async_client() as client:
         runner = BatchRunner(client, resources.ledger.ledger, resources.media_store.get_store(),
                              prices, settings, on_outcome)
-        return await runner.run(products, assets)
+        if runners is not None:
+            runners.append(runner)
+        return await work(runner)
+
+
+def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeout_s: float,
+                    resources: Resources) -> Outcome | None:
+    """Collect one attempt another run left behind (the task sensor's collect runs): store its
+    result and materialize its SKU with full cost metadata. None if there was nothing to do."""
+    ledger = resources.ledger.ledger
+    attempt = ledger.get(attempt_id)
+    if attempt is None:
+        raise dg.Failure(f"attempt {attempt_id} is not in the ledger {ledger!r}",
+                         allow_retries=False)
+    if not attempt.in_flight:
+        context.log.info(f"{attempt.asset} {attempt.sku}: attempt {attempt_id} is already "
+                         f"{attempt.status}; nothing to collect")
+        return None
+    prices = PriceBook.load()
+    settings = BatchSettings(run_id=context.run.run_id, wait_timeout=wait_timeout_s)
+    outcome = asyncio.run(_run(resources, prices, settings,
+                               lambda runner: runner.collect(attempt)))
+    if outcome.ok:
+        context.log_event(_materialization(outcome, prices))
+        context.log.info(f"{outcome.asset} {outcome.sku}: collected task "
+                         f"{outcome.attempt.task_id} into {outcome.stored.uri}")
+    elif outcome.attempt is not None and outcome.attempt.status == Status.CANCELED:
+        context.log.info(f"{outcome.asset} {outcome.sku}: {outcome.error}; its next run "
+                         "submits it afresh")
+    else:
+        raise dg.Failure(f"{outcome.asset} {outcome.sku}: {outcome.error}",
+                         metadata={"sku": outcome.sku, "asset": outcome.asset,
+                                   "code": outcome.code or ""}, allow_retries=False)
+    return outcome
 
 
 def _products(catalog: Catalog, skus: list[str]) -> tuple[list[Product], list[tuple[str, str, str]]]:

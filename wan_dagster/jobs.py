@@ -6,7 +6,7 @@ import dagster as dg
 
 from .assets import product_catalog
 from .batch import ASSETS
-from .generation import GenerationConfig, Resources, run_generation
+from .generation import GenerationConfig, Resources, collect_attempt, run_generation
 from .ledger import Status
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import fingerprints, register_skus
@@ -84,6 +84,27 @@ nightly_refresh = dg.ScheduleDefinition(
     name="nightly_refresh", job=nightly_refresh_job, cron_schedule="0 2 * * *",
     execution_timezone="Asia/Shanghai", default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Stopped until a user starts it: media for new or changed products at 02:00.")
+
+class CollectConfig(dg.Config):
+    attempt_id: int  # the ledger attempt whose task to collect
+    wait_timeout_s: float = 3600.0  # a recovered task may still be running
+
+
+@dg.op(description="Collects one task another run left behind: downloads, stores and "
+                   "materializes its SKU with full cost metadata (launched by the task sensor).",
+       retry_policy=dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL))
+def collect_task(context: dg.OpExecutionContext, config: CollectConfig,
+                 dashscope: DashScopeResource, ledger: LedgerResource,
+                 media_store: MediaStoreResource) -> None:
+    collect_attempt(context, config.attempt_id, config.wait_timeout_s,
+                    Resources(dashscope, None, ledger, media_store))
+
+
+@dg.job(description="Collect one finished DashScope task (the task sensor launches these, one "
+                    "per task id).", tags={"wan/api": "dashscope"})
+def collect_job():
+    collect_task()
+
 
 catalog_job = dg.define_asset_job("catalog_job", selection=[product_catalog])
 

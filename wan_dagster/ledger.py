@@ -605,9 +605,12 @@ class Ledger:
             return set(conn.execute(query).scalars())
 
     def attempts(self, asset: str | None = None, sku: str | None = None,
-                 status: Status | str | Iterable[Status | str] | None = None) -> list[Attempt]:
+                 status: Status | str | Iterable[Status | str] | None = None, *,
+                 run_id: str | None = None) -> list[Attempt]:
         """Attempts matching every filter given, in creation order."""
         query = sa.select(_t)
+        if run_id is not None:
+            query = query.where(_t.c.run_id == run_id)
         if asset is not None:
             query = query.where(_t.c.asset == asset)
         if sku is not None:

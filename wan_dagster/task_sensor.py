@@ -1,0 +1,164 @@
+"""The task sensor: paid work that no live run is collecting (its run died, was terminated or
+gave up waiting) is found in the ledger, polled within the account's fetch limit and the tick
+budget, and each finished task gets a short collect run, keyed by its task id so that it is
+never collected twice, nearest to expiry first. Failed and expired tasks are recorded in the
+ledger with their code without a run."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from .dashscope import DashScopeClient, DashScopeError, TaskStatus
+from .dashscope.errors import is_resubmittable
+from .ledger import Attempt, Ledger, LedgerConflict, Status
+from .resources import DashScopeResource, LedgerResource
+
+#: Dagster gives a tick 60 s by default; like dagster-fivetran's polling sensor, keep 20 spare.
+TICK_BUDGET_S = 40.0
+#: A live run stops waiting for a task after ``wait_timeout_s`` (1 h by default): a task of a
+#: run that still looks alive after this long (e.g. its process was killed and no run monitor
+#: noticed) is collected anyway. Results live 24 h, so this leaves most of a day to collect.
+ORPHAN_AFTER = timedelta(hours=2)
+#: In-flight attempts read per tick; the cursor carries the rest to the next tick.
+SCAN_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where a round through the in-flight attempts (in expiry order) stopped."""
+
+    since: float  # submission (or creation) time, epoch seconds
+    attempt_id: int
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> _Position:
+        return cls((attempt.submitted_at or attempt.created_at).timestamp(), attempt.id)
+
+    def __lt__(self, other: _Position) -> bool:
+        return (self.since, self.attempt_id) < (other.since, other.attempt_id)
+
+
+def _load(cursor: str | None) -> _Position | None:
+    data = json.loads(cursor) if cursor else {}
+    return _Position(data["since"], data["attempt_id"]) if data else None
+
+
+def _dump(position: _Position | None) -> str:
+    """``{}`` starts the next round from the beginning (Dagster keeps the old cursor when
+    a tick returns an empty one)."""
+    if position is None:
+        return "{}"
+    return json.dumps({"since": position.since, "attempt_id": position.attempt_id})
+
+
+class _Runs:
+    """Which attempts a live run is still looking after (one run lookup per run id)."""
+
+    def __init__(self, instance: dg.DagsterInstance, now: datetime, orphan_after: timedelta):
+        self._instance = instance
+        self._now = now
+        self._orphan_after = orphan_after
+        self._alive: dict[str, bool] = {}
+
+    def owns(self, attempt: Attempt) -> bool:
+        if attempt.run_id is None:
+            return False
+        if attempt.run_id not in self._alive:
+            run = self._instance.get_run_by_id(attempt.run_id)
+            self._alive[attempt.run_id] = run is not None and not run.is_finished
+        since = attempt.submitted_at or attempt.updated_at
+        return self._alive[attempt.run_id] and self._now - since < self._orphan_after
+
+
+def collect_request(attempt: Attempt) -> dg.RunRequest:
+    """A collect run for one attempt: keyed by its task id (or, with no task id yet, by the
+    attempt, whose create the run reconciles), so the daemon never launches it twice."""
+    key = f"collect:{attempt.task_id}" if attempt.task_id else f"recover:{attempt.id}"
+    return dg.RunRequest(
+        run_key=key,
+        run_config={"ops": {"collect_task": {"config": {"attempt_id": attempt.id}}}},
+        tags={"wan/sku": attempt.sku, "wan/asset": attempt.asset,
+              "wan/attempt_id": str(attempt.id), "wan/task_id": attempt.task_id or ""})
+
+
+def _poll(client: DashScopeClient, ledger: Ledger, attempt: Attempt,
+          log: dg.DagsterLogManager) -> dg.RunRequest | None:
+    """Decide about one orphaned attempt: a collect run, a ledger record, or wait."""
+    if attempt.status != Status.SUBMITTED:  # SUCCEEDED uncollected, or a create to reconcile
+        return collect_request(attempt)
+    assert attempt.task_id is not None
+    task = client.fetch(attempt.task_id, model=attempt.model)
+    if task.succeeded:
+        return collect_request(attempt)
+    if task.status == TaskStatus.UNKNOWN:
+        ledger.mark_expired(attempt.id)
+        log.warning(f"{attempt.asset} {attempt.sku}: task {attempt.task_id} expired before it "
+                    "was collected; run the SKU with regenerate_expired to pay for a new one")
+    elif task.status == TaskStatus.CANCELED:
+        ledger.mark_canceled(attempt.id)
+    elif task.status == TaskStatus.FAILED:
+        ledger.mark_failed(attempt.id, task.code or "FAILED", task.message or "",
+                           retryable=is_resubmittable(task.code))
+        log.info(f"{attempt.asset} {attempt.sku}: task {attempt.task_id} FAILED {task.code}: "
+                 f"{task.message}")
+    return None
+
+
+def build_task_sensor(collect_job: dg.JobDefinition, *, minimum_interval_seconds: int = 60,
+                      tick_budget_s: float = TICK_BUDGET_S,
+                      orphan_after: timedelta = ORPHAN_AFTER,
+                      default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING
+                      ) -> dg.SensorDefinition:
+    @dg.sensor(name="task_sensor", job=collect_job, default_status=default_status,
+               minimum_interval_seconds=minimum_interval_seconds,
+               description="Polls DashScope tasks that no live run is collecting and launches a "
+                           "collect run per finished task (nearest to expiry first); records "
+                           "failed and expired ones in the ledger.")
+    def task_sensor(context: dg.SensorEvaluationContext, dashscope: DashScopeResource,
+                    ledger: LedgerResource):
+        if dashscope.uses_emulator:
+            return dg.SkipReason("no API key: the embedded emulator lives inside each run, so "
+                                 "there is no shared task to poll")
+        deadline = time.monotonic() + tick_budget_s
+        start = _load(context.cursor)
+        attempts = [a for a in ledger.ledger.in_flight(limit=SCAN_LIMIT)
+                    if start is None or start < _Position.of(a)]
+        runs = _Runs(context.instance, datetime.now(UTC), orphan_after)
+        requests: list[dg.RunRequest] = []
+        checked = owned = errors = 0
+        with dashscope.get_client() as client:
+            for attempt in attempts:
+                if checked and time.monotonic() > deadline:  # at least one per tick
+                    break
+                checked += 1
+                if runs.owns(attempt):
+                    owned += 1
+                    continue
+                try:
+                    request = _poll(client, ledger.ledger, attempt, context.log)
+                except (DashScopeError, LedgerConflict) as exc:  # the next round tries again
+                    errors += 1
+                    context.log.warning(f"{attempt.sku} task {attempt.task_id}: {exc}")
+                    continue
+                if request is not None:
+                    requests.append(request)
+        left = len(attempts) - checked
+        summary = (f"{checked} in-flight attempt(s) checked ({owned} still with a live run, "
+                   f"{errors} not reachable), {len(requests)} collect run(s) requested"
+                   + (f"; {left} left for the next tick" if left else ""))
+        context.log.info(summary)
+        # A round cut short by the budget resumes after the last attempt checked; a finished
+        # round starts over from the attempts nearest to expiry.
+        position = (_Position.of(attempts[checked - 1]) if checked else start) if left else None
+        cursor = _dump(position)
+        if not requests:
+            return dg.SensorResult(skip_reason=summary, cursor=cursor)
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+    return task_sensor
+
