@@ -11,6 +11,7 @@ No Dagster imports: the Dagster layer builds its partitions, checks and sensor o
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -29,6 +30,7 @@ from typing import Any, TypeGuard
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import plan
@@ -56,6 +58,9 @@ REQUIRED_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     "shoes": ("shoe_template",),
 }
 IMAGE_COLUMNS = ("cutout_image", "model_image", "model_mask", "shoe_template")
+#: The column named by the error of a CSV line with more cells than the header: which of its
+#: cells holds the stray comma cannot be told.
+WHOLE_ROW = "(whole row)"
 
 MAX_SKU_LENGTH = 128
 #: Dagster 1.13's ``INVALID_PARTITION_SUBSTRINGS`` (dagster/_core/definitions/partitions/utils/
@@ -73,6 +78,10 @@ DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "wan-dagster" / "catalog-image
 
 class CatalogError(Exception):
     """The catalog file as a whole cannot be used: unreadable, unparsable or missing columns."""
+
+
+class _ColumnTypeError(ValueError):
+    """A documented column whose type no cell could be converted from (the file is readable)."""
 
 
 @dataclass(frozen=True)
@@ -172,12 +181,16 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     pipeline will use: they decide both what is valid and the video fingerprints."""
     name = os.fspath(source)
     file_format = _reader(name)  # an unknown format is refused before anything is read
-    frame, cell_errors = _normalise(_parse(name, file_format, _read_source(name, s3_client)))
+    frame, misfits = _split_overflow(_parse(name, file_format, _read_source(name, s3_client)))
+    frame, cell_errors = _normalise(frame)
     images = _ImageResolver(name, s3_client, cache_dir or DEFAULT_CACHE_DIR)
     records = frame.to_dict("records")
     duplicates = _duplicates([_text(record["sku"]) for record in records])
 
     def load_row(number: int, record: Mapping[str, Any]) -> Product | list[RowError]:
+        if number in misfits:  # its cells are shifted: checking them would only add noise
+            return [RowError(number, _text(record["sku"]), column, rule)
+                    for column, rule in [misfits[number], *duplicates.get(number, [])]]
         known = cell_errors.get(number, []) + duplicates.get(number, [])
         draft, problems = _check_row(number, record, images, video_defaults, known)
         if problems:
@@ -215,18 +228,72 @@ def _read_source(name: str, s3_client: Any) -> Path | bytes:
     return path
 
 
+#: Prefix of the columns that catch the cells of a CSV line past the header's last column.
+_OVERFLOW = "\0overflow "
+
+
 def _read_csv(source: Path | io.BytesIO) -> pd.DataFrame:
     """Every cell as text (typed columns are converted cell by cell afterwards, so one bad value
     fails its row, not the whole file); only an empty cell is missing. The Python engine, because
-    the C one silently accepts a stray quote and shifts the rest of the row into wrong columns."""
-    return pd.read_csv(source, dtype="str", keep_default_na=False, na_values=[""],
-                       encoding="utf-8-sig", engine="python")
+    the C one silently accepts a stray quote and shifts the rest of the row into wrong columns.
+
+    A line with more cells than the header (an unquoted comma) keeps its place, its extra cells
+    in overflow columns, so that it fails alone (``_split_overflow``); up to as many extra cells
+    as the header has columns. In those, an empty cell is "" (it is there: the line's cells are
+    shifted) and a missing one NaN. pandas' ``on_bad_lines`` callable cannot do this: with it,
+    pandas silently drops a line with a stray quote. A stray quote leaves the row boundaries
+    after it unknowable, so it fails the file, naming the line."""
+    text = (source.read_bytes() if isinstance(source, Path) else source.getvalue()
+            ).decode("utf-8-sig")
+    options: dict[str, Any] = dict(dtype="str", keep_default_na=False, engine="python")
+    header: list[str] = []
+    try:
+        header = list(pd.read_csv(io.StringIO(text), nrows=0, **options).columns)
+        overflow = [f"{_OVERFLOW}{i}" for i in range(len(header))]
+        # header=None: the header line is row 0 (after any blank lines), dropped below.
+        frame = pd.read_csv(io.StringIO(text), header=None, names=header + overflow, **options)
+    except pd.errors.ParserError as exc:
+        raise ValueError(_csv_problem(text, len(header), exc)) from exc
+    frame = frame.iloc[1:].reset_index(drop=True)
+    frame[header] = frame[header].mask(frame[header] == "")
+    return frame
+
+
+def _csv_problem(text: str, width: int, exc: Exception) -> str:
+    """Where and why pandas could not split the CSV into rows (``width``: the header's columns,
+    0 if unknown), found again with the csv module and dialect its Python engine uses: pandas
+    does not say which line a quote error is on."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the line the current record starts on
+    try:
+        for record in reader:
+            if width and len(record) > 2 * width:  # past the overflow columns
+                return f"line {start} has {len(record)} fields; the header has {width} columns"
+            start = reader.line_num + 1
+    except csv.Error as error:
+        return f"line {start}: {error} (an unbalanced quote?)"
+    return str(exc)
+
+
+def _read_parquet(source: Path | io.BytesIO) -> pd.DataFrame:
+    """pandas' reader, after refusing any documented column of a nested type (list, struct,
+    map): none of its cells can be the one value the column holds, and their text form
+    (``"['a' 'b']"``) would otherwise be sent as a prompt."""
+    expected = {"str": "a string", "Int64": "an integer", "boolean": "a boolean"}
+    nested = [f"column {f.name!r} is {f.type}, not {expected[COLUMN_DTYPES[f.name]]}"
+              for f in pq.read_schema(source)
+              if f.name in COLUMN_DTYPES and pa.types.is_nested(f.type)]
+    if nested:
+        raise _ColumnTypeError("; ".join(nested) + " (each cell must hold one value)")
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    return pd.read_parquet(source)
 
 
 _READERS: dict[str, tuple[str, Callable[[Any], pd.DataFrame]]] = {
     ".csv": ("CSV", _read_csv),
-    ".parquet": ("Parquet", pd.read_parquet),
-    ".pq": ("Parquet", pd.read_parquet),
+    ".parquet": ("Parquet", _read_parquet),
+    ".pq": ("Parquet", _read_parquet),
 }
 
 
@@ -245,12 +312,28 @@ def _parse(name: str, file_format: tuple[str, Callable[[Any], pd.DataFrame]], da
     kind, reader = file_format
     try:
         frame = reader(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except _ColumnTypeError as exc:
+        raise CatalogError(f"{name}: {exc}") from exc
     except (ValueError, OSError, pa.ArrowException) as exc:
         raise CatalogError(f"{name}: not a readable {kind} file ({exc})") from exc
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise CatalogError(f"{name}: missing required column(s): {', '.join(missing)}")
     return frame
+
+
+def _split_overflow(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, tuple[str, str]]]:
+    """The frame without ``_read_csv``'s overflow columns, and the problem of each row that
+    filled one (by row number: ``(column, rule)``)."""
+    overflow = [column for column in frame.columns if str(column).startswith(_OVERFLOW)]
+    width = len(frame.columns) - len(overflow)
+    misfits: dict[int, tuple[str, str]] = {}
+    for number, cells in enumerate(frame[overflow].notna().itertuples(index=False), 1):
+        if any(cells):
+            extra = max(i for i, cell in enumerate(cells, 1) if cell)
+            misfits[number] = (WHOLE_ROW, f"the line has {width + extra} fields but the header "
+                                          f"has {width} columns; quote cells that contain a comma")
+    return frame.drop(columns=overflow), misfits
 
 
 def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[str, str]]]]:

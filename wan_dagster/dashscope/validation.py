@@ -87,9 +87,14 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt, (width, height), mode = img.format or "?", img.size, img.mode
+            # Decode every pixel, not just the header: a truncated or corrupt file is refused
+            # here rather than accepted, paid for and failed by the service.
+            img.load()
             has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
             transparent = has_alpha and _has_transparent_pixel(img)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError:
+        return [f"{field}: not a readable image ({_unidentified(data)})"]
+    except (OSError, Image.DecompressionBombError) as exc:
         return [f"{field}: not a readable image ({exc})"]
     problems = []
     if fmt not in rule.formats:
@@ -114,6 +119,11 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
         problems.append(f"{field}: must not have an alpha channel (got {fmt} mode {mode}); "
                         f"flatten it to RGB first")
     return problems
+
+
+def _unidentified(data: bytes) -> str:
+    """Why Pillow recognised no image (its own message names only an in-memory buffer)."""
+    return "0 bytes" if not data else "not in any image format Pillow can read"
 
 
 def _has_transparent_pixel(img: Image.Image) -> bool:
