@@ -4,7 +4,9 @@ expiry, uploads, faults, admin and the CLI."""
 from __future__ import annotations
 
 import base64
+import http.client
 import io
+import json
 import logging
 import os
 import re
@@ -13,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -576,6 +579,115 @@ def test_fault_rates_use_the_seeded_rng(emulator):
         emulator.faults.update(read_5xx=2.0)
     with pytest.raises(ValueError):
         emulator.faults.inject("create", "explode")
+    with pytest.raises(ValueError):  # holds are inject-only: no rate parks requests at random
+        emulator.faults.update(create_hold_before=1.0)
+
+
+# ---------------------------------------------------------------------------- holds
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not reached in {timeout}s"
+        time.sleep(0.01)
+
+
+def wait_held(emulator: Emulator, name: str) -> None:
+    """Until the hold ``name`` has begun: its handler is parked."""
+    wait_until(lambda: emulator.faults.injected().get(name) == 1, name)
+
+
+def result_url(api: httpx.Client) -> str:
+    return succeeded(api, create(api, background_body()))["output"]["results"][0]["url"]
+
+
+def test_hold_before_parks_the_create_before_any_task_exists(api, emulator):
+    admin = emulator.admin_url
+    httpx.post(f"{admin}/faults/inject", json={"stage": "create", "kind": "hold_before"})
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(api.post, BACKGROUND, json=background_body(), headers=ASYNC)
+        wait_held(emulator, "create_hold_before")
+        assert emulator.counters["creates"] == 0 and api.get("/tasks").json()["total"] == 0
+        assert not held.done()
+        assert httpx.post(f"{admin}/faults/release").json() == {"released": 1}
+        response = held.result(timeout=10)
+    assert response.status_code == 200, response.text
+    task_id = response.json()["output"]["task_id"]
+    succeeded(api, task_id)
+    assert [line.task_id for line in emulator.bill.lines] == [task_id]
+    assert emulator.counters["faults_injected"] == {"create_hold_before": 1}
+    assert emulator.faults.holding() == 0
+
+
+def test_hold_after_parks_the_answer_of_a_task_that_runs_and_bills(api, emulator):
+    emulator.faults.inject("create", "hold_after")
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(api.post, BACKGROUND, json=background_body(), headers=ASYNC)
+        wait_held(emulator, "create_hold_after")
+        (row,) = api.get("/tasks").json()["data"]
+        succeeded(api, row["task_id"])  # the task runs and is billed while its answer waits
+        assert [line.task_id for line in emulator.bill.lines] == [row["task_id"]]
+        assert not held.done()
+        assert emulator.faults.release() == 1
+        response = held.result(timeout=10)
+    assert response.json()["output"]["task_id"] == row["task_id"]
+    assert emulator.counters["creates"] == 1
+
+
+def test_download_hold_sends_half_then_the_rest_after_release(api, emulator):
+    url = result_url(api)
+    whole = httpx.get(url).content
+    half = len(whole) // 2
+    emulator.faults.inject("download", "hold")
+    with httpx.stream("GET", url) as response:
+        assert int(response.headers["Content-Length"]) == len(whole)
+        chunks = response.iter_raw(half)
+        first = next(chunks)
+        wait_held(emulator, "download_hold")
+        assert first == whole[:half]
+        assert emulator.faults.release() == 1
+        rest = b"".join(chunks)
+    assert first + rest == whole
+    assert probe_image(first + rest).width > 0
+    assert emulator.counters["downloads"] == 2
+
+
+@pytest.mark.parametrize("kind, created", [("hold_before", 0), ("hold_after", 1)])
+def test_a_client_that_leaves_ends_the_hold(api, emulator, kind, created):
+    """A killed client: the held create is dropped. Before, nothing is ever created (even after
+    a release); after, the task exists, runs and is billed once."""
+    emulator.faults.inject("create", kind)
+    conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    conn.request("POST", f"/api/v1{BACKGROUND}", body=json.dumps(background_body()),
+                 headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json",
+                          **ASYNC})
+    wait_held(emulator, f"create_{kind}")
+    conn.close()
+    wait_until(lambda: emulator.faults.holding() == 0, "the hold noticing its client left")
+    assert emulator.faults.release() == 0
+    rows = api.get("/tasks").json()["data"]
+    assert len(rows) == emulator.counters["creates"] == created
+    for row in rows:
+        succeeded(api, row["task_id"])
+    assert len(emulator.bill.lines) == created
+
+
+@pytest.mark.parametrize("stage, kind", [("create", "hold_before"), ("create", "hold_after"),
+                                         ("download", "hold")])
+def test_stopping_never_waits_on_held_requests(api, emulator, stage, kind):
+    url = result_url(api) if stage == "download" else None
+    emulator.faults.inject(stage, kind)
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(httpx.get, url) if url else \
+            pool.submit(api.post, BACKGROUND, json=background_body(), headers=ASYNC)
+        wait_held(emulator, f"{stage}_{kind}")
+        started = time.monotonic()
+        emulator.stop()
+        assert time.monotonic() - started < 2
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            held.result(timeout=10)
+    assert emulator.faults.holding() == 0
 
 
 # ---------------------------------------------------------------------------- admin

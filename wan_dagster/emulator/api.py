@@ -11,6 +11,7 @@ import hmac
 import json
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -94,10 +95,12 @@ class DashScopeApi:
 
     # ------------------------------------------------------------------ create
 
-    def create(self, path: str, headers: Mapping[str, str], raw: bytes) -> Reply:
-        """POST to a model endpoint: an async task, or a direct answer for detect models."""
+    def create(self, path: str, headers: Mapping[str, str], raw: bytes,
+               client_gone: Callable[[], bool]) -> Reply:
+        """POST to a model endpoint: an async task, or a direct answer for detect models.
+        ``client_gone`` tells an injected hold that the client disconnected (transport's call)."""
         spec, body = self._admit(path, headers, raw)
-        self._fault_point("before")
+        self._fault_point("before", client_gone)
         if spec.asynchronous:
             try:
                 task = self._tasks.submit(
@@ -113,7 +116,7 @@ class DashScopeApi:
                                  "request_id": task.request_id})
         else:
             answer = self._detect(spec, body, headers)
-        self._fault_point("after")
+        self._fault_point("after", client_gone)
         return answer
 
     def _admit(self, path: str, headers: Mapping[str, str], raw: bytes) -> tuple[ModelSpec, dict]:
@@ -158,7 +161,13 @@ class DashScopeApi:
                            "Requests rate limit exceeded, please try again later.",
                            {"Retry-After": str(max(1, math.ceil(wait)))})
 
-    def _fault_point(self, when: str) -> None:
+    def _fault_point(self, when: str, client_gone: Callable[[], bool]) -> None:
+        """Injected trouble just before the task is made, or just after (it exists, billed
+        like any other): a hold, then a 5xx or a dropped connection. A hold whose client left,
+        or that the emulator's stop ended, is dropped: before, nothing is created."""
+        hold = f"create_hold_{when}"
+        if self._faults.hold_due(hold) and not self._faults.hold(hold, client_gone):
+            raise DropConnection()
         if self._faults.fires(f"create_5xx_{when}"):
             raise ApiError(500, "InternalError", "Internal server error")
         if self._faults.fires(f"create_drop_{when}"):

@@ -99,6 +99,7 @@ class Emulator:
         if self._stopped:
             return
         self._stopped = True
+        self.faults.close()  # held requests end now: stopping never waits on them
         if self._serving is not None:
             self._http.shutdown()
             self._serving.join()

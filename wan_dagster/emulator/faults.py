@@ -3,6 +3,11 @@
 Each fault is a rate in [0, 1] rolled with a seeded RNG (reproducible rehearsals), and can also
 be queued a number of times with ``inject`` so that a test gets exactly the fault it wants at
 the next request of that kind, whatever the rates say.
+
+Holds (``create/hold_before``, ``create/hold_after``, ``download/hold``) are inject-only: they
+park a request until ``release()``, so that a test can act (e.g. kill the client) at that exact
+moment. A random rate of indefinite stalls would only hang rehearsals, so FaultConfig has no
+field for them and ``update`` does not know them.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -59,25 +65,39 @@ _BY_STAGE: dict[tuple[str, str], str] = {
     ("task", "data_inspection"): "task_data_inspection",
     ("task", "slow"): "slow",
     ("download", "truncated"): "truncated_download",
+    ("create", "hold_before"): "create_hold_before",
+    ("create", "hold_after"): "create_hold_after",
+    ("download", "hold"): "download_hold",
 }
+#: Inject-only faults that park the request (see ``Faults.hold``); no FaultConfig rate.
+HOLDS: frozenset[str] = frozenset({"create_hold_before", "create_hold_after", "download_hold"})
+#: How often a held request checks whether its client is still there.
+_HOLD_POLL_S = 0.05
 
 
 class Faults:
-    """Decides, thread-safely, whether a fault fires now, and counts those that did."""
+    """Decides, thread-safely, whether a fault fires now, and counts those that did; parks
+    and releases held requests."""
 
     def __init__(self, config: FaultConfig | None = None, seed: int = 0):
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._initial = FaultConfig(**asdict(config or FaultConfig()))
         self._seed = seed
+        self._release_no = 0  # bumped by release(): a hold ends when it changes
+        self._holding = 0  # requests parked right now
+        self._closed = False  # the emulator is stopping: holds end, new ones do not start
         self.reset()
 
     def reset(self) -> None:
-        """Back to the configuration the emulator started with; queued faults dropped."""
+        """Back to the configuration the emulator started with; queued faults dropped, held
+        requests released."""
         with self._lock:
             self._config = FaultConfig(**asdict(self._initial))
             self._rng = random.Random(self._seed)
             self._queued: Counter[str] = Counter()
             self._injected: Counter[str] = Counter()
+            self._release_no += 1
+            self._lock.notify_all()
 
     @property
     def config(self) -> FaultConfig:
@@ -125,6 +145,65 @@ class Faults:
     def slow_factor(self) -> float:
         with self._lock:
             return self._config.slow_factor
+
+    def hold_due(self, name: str) -> bool:
+        """Whether an injected hold ``name`` (one of HOLDS) applies at this point; takes it."""
+        if name not in HOLDS:
+            raise ValueError(f"unknown hold {name!r}; known: {sorted(HOLDS)}")
+        with self._lock:
+            if self._queued[name] == 0:
+                return False
+            self._queued[name] -= 1
+            return True
+
+    def hold(self, name: str, client_gone: Callable[[], bool]) -> bool:
+        """Park the calling request until ``release()`` (True: go on as normal), or until
+        ``client_gone()`` says its client disconnected or the emulator stops (False: drop it).
+
+        The hold is counted in ``injected()`` as it begins, under the same lock that
+        ``release()`` takes, so a ``release()`` issued after a test saw the count always frees it.
+        ``client_gone`` is polled every 50 ms, outside the lock.
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            self._injected[name] += 1
+            self._holding += 1
+            release_no = self._release_no
+        try:
+            while True:
+                with self._lock:
+                    if self._release_no == release_no and not self._closed:
+                        self._lock.wait(_HOLD_POLL_S)
+                    if self._closed:
+                        return False
+                    if self._release_no != release_no:
+                        return True
+                if client_gone():
+                    return False
+        finally:
+            with self._lock:
+                self._holding -= 1
+
+    def release(self) -> int:
+        """Let every request held right now go on; returns how many there were. Holds that
+        begin later are not affected."""
+        with self._lock:
+            released = self._holding
+            self._release_no += 1
+            self._lock.notify_all()
+            return released
+
+    def holding(self) -> int:
+        """How many requests are parked right now."""
+        with self._lock:
+            return self._holding
+
+    def close(self) -> None:
+        """The emulator is stopping: held requests are dropped now, and none is held again."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
 
     def injected(self) -> dict[str, int]:
         with self._lock:

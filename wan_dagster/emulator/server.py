@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import re
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -230,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
             cancel = _CANCEL.fullmatch(route)
             if cancel:
                 return api.cancel(cancel.group(1))
-            return api.create(route, headers, raw)
+            return api.create(route, headers, raw, self._client_gone)
         if self.command == "GET":
             if route.rstrip("/") == "/tasks":
                 return api.list(query)
@@ -279,7 +280,15 @@ class Handler(BaseHTTPRequestHandler):
             self._send(416, b"", content_type, headers)
             return
         if self.command == "GET" and emulator.faults.fires("truncated_download"):
-            self._send_truncated(status, data, content_type, headers)
+            self._send_half(status, data, content_type, headers)
+            self._drop()
+            return
+        if self.command == "GET" and emulator.faults.hold_due("download_hold"):
+            rest = self._send_half(status, data, content_type, headers)
+            if not emulator.faults.hold("download_hold", self._client_gone):
+                self._drop()
+                return
+            self.wfile.write(rest)
             return
         self._send(status, data, content_type, headers)
 
@@ -300,9 +309,10 @@ class Handler(BaseHTTPRequestHandler):
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         return 206, data[start:end + 1]
 
-    def _send_truncated(self, status: int, data: bytes, content_type: str,
-                        headers: dict[str, str]) -> None:
-        """Announce the full length, send about half, then close: a cut-off transfer."""
+    def _send_half(self, status: int, data: bytes, content_type: str,
+                   headers: dict[str, str]) -> bytes:
+        """Announce the full length and send about half (a transfer about to be cut off or
+        held); returns the rest."""
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -310,7 +320,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data[:len(data) // 2])
-        self._drop()
+        return data[len(data) // 2:]
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end (EOF or reset waiting on the socket); a held
+        request polls this. Bytes it sent ahead (a pipelined request) do not count as gone."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):  # reset, or the socket was closed under us
+            return True
 
     # ------------------------------------------------------------------ /admin
 
@@ -334,6 +353,8 @@ class Handler(BaseHTTPRequestHandler):
                 result = asdict(emulator.faults.config)
             elif route == ("POST", "/admin/faults"):
                 result = asdict(emulator.faults.update(**body))
+            elif route == ("POST", "/admin/faults/release"):
+                result = {"released": emulator.faults.release()}
             elif route == ("POST", "/admin/faults/inject"):
                 emulator.faults.inject(body.get("stage", ""), body.get("kind", ""),
                                        int(body.get("times", 1)))
