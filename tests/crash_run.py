@@ -13,13 +13,15 @@ measure what the emulator billed and what the media root holds. Not collected by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,14 +121,16 @@ def _hold_reached(name: str) -> Reached:
     return lambda emulator, attempts: name in emulator.faults.injected()
 
 
-def _polling(emulator: Emulator, attempts: list[Attempt]) -> bool:
-    """A task id is stored and the service has not finished that task."""
-    for attempt in attempts:
-        if attempt.status == Status.SUBMITTED:
-            task = emulator.tasks.describe(attempt.task_id)
-            if task is not None and task["output"]["task_status"] in ("PENDING", "RUNNING"):
-                return True
-    return False
+def task_in(*states: str) -> Reached:
+    """A task id is stored and the service reports that task in one of ``states``."""
+    def reached(emulator: Emulator, attempts: list[Attempt]) -> bool:
+        for attempt in attempts:
+            if attempt.status == Status.SUBMITTED:
+                task = emulator.tasks.describe(attempt.task_id)
+                if task is not None and task["output"]["task_status"] in states:
+                    return True
+        return False
+    return reached
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,8 @@ KILL_POINTS: tuple[KillPoint, ...] = (
               "intent recorded, create not landed"),
     KillPoint("created", ("create", "hold_after"), _hold_reached("create_hold_after"),
               "task created, id not stored"),
-    KillPoint("polling", ("task", "slow"), _polling, "polling a running task"),
+    KillPoint("polling", ("task", "slow"), task_in("PENDING", "RUNNING"),
+              "polling a running task"),
     KillPoint("download", ("download", "hold"), _hold_reached("download_hold"),
               "downloading the result"),
 )
@@ -192,18 +197,16 @@ def crash_and_recover(emulator: Emulator, root: Path, point: KillPoint,
     """Kill a run of ``skus`` (a partition range) at ``point``, re-run it, measure."""
     work = prepare(root, skus)
     point.arm(emulator)
-    with work.log.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, __file__, emulator.base_url, str(work.root),
-                                 skus[0], skus[-1]], stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "TMPDIR": str(work.scratch)})
+    proc = start_run(emulator, work, skus)
     with Ledger(work.ledger_url) as ledger:
         try:
-            at_kill, created = _wait_for(point, emulator, ledger, proc, work.log)
+            at_kill, created = wait_for(point, emulator, ledger, proc, work.log)
         finally:
             proc.kill()  # SIGKILL: nothing runs in the child after this
             proc.wait()
         emulator.faults.release()
-        result = run_media_job(emulator.base_url, work, skus[0], skus[-1])
+        with _temp_dir(work.scratch):  # the re-run sees what the killed run left there
+            result = run_media_job(emulator.base_url, work, skus[0], skus[-1])
         attempts = ledger.attempts()
     return Report(
         point=point, at_kill=at_kill, created_at_kill=created, recovered=result.success,
@@ -216,7 +219,26 @@ def crash_and_recover(emulator: Emulator, root: Path, point: KillPoint,
         scratch_left=sorted(p.relative_to(work.scratch) for p in work.scratch.rglob("*")))
 
 
-def _wait_for(point: KillPoint, emulator: Emulator, ledger: Ledger, proc: subprocess.Popen,
+def start_run(emulator: Emulator, work: Workdir, skus: tuple[str, ...]) -> subprocess.Popen:
+    """This file as a separate process running ``media_job`` over ``skus``; its output goes to
+    ``work.log`` and its temporary files under ``work.scratch``."""
+    with work.log.open("wb") as log:
+        return subprocess.Popen([sys.executable, __file__, emulator.base_url, str(work.root),
+                                 skus[0], skus[-1]], stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "TMPDIR": str(work.scratch)})
+
+
+@contextlib.contextmanager
+def _temp_dir(path: Path) -> Iterator[None]:
+    """Point this process's temporary files at ``path`` for a while."""
+    saved, tempfile.tempdir = tempfile.tempdir, str(path)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
+def wait_for(point: KillPoint, emulator: Emulator, ledger: Ledger, proc: subprocess.Popen,
               log: Path) -> tuple[list[Attempt], int]:
     """Poll until the run is at ``point``; the ledger's attempts and the service's task count
     as they were then."""

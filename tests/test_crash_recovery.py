@@ -44,3 +44,5 @@ def test_a_killed_run_recovers_on_re_run_without_paying_twice(
     # every stored file decodes, one per generation, and nothing partial sits beside them
     assert report.files == {path: None for path in report.files}
     assert len(report.files) == len(work)
+    # the killed run's scratch (a partial download after the download kill) is swept
+    assert report.scratch_left == []

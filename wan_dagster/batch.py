@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from .store import MediaStore, StoredMedia
 log = logging.getLogger(__name__)
 
 BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
+SCRATCH_PREFIX = "wan-batch-"
 ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
 
 
@@ -123,7 +125,7 @@ class BatchRunner:
         self._fresh: set[int] = set()
         self._sent: set[int] = set()  # attempts whose create has been (or is being) sent
         self.withdrawn: Withdrawn | None = None  # set when the run was terminated
-        self._work = Path(tempfile.mkdtemp(prefix="wan-batch-"))
+        self._work = _scratch_dir()
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
@@ -377,6 +379,27 @@ class BatchRunner:
                     "audio": v.has_audio}
         i = probe_image(path)
         return {"format": i.format, "width": i.width, "height": i.height, "mode": i.mode}
+
+
+def _scratch_dir() -> Path:
+    """A scratch directory named after this process. Those of processes that are gone (a
+    killed run never ran its cleanup) are removed first, with any partial download in them."""
+    root = Path(tempfile.gettempdir())
+    for old in root.glob(f"{SCRATCH_PREFIX}*"):
+        pid = old.name.removeprefix(SCRATCH_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _why_not(attempt: Attempt) -> str:

@@ -14,7 +14,7 @@ from typing import Awaitable, Callable, Iterable, TypeVar
 import dagster as dg
 from PIL import Image
 
-from .batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome
+from .batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome, Withdrawn
 from .catalog import Catalog, Product
 from .dashscope import REGISTRY, PriceBook, Usage
 from .dashscope.registry import BillingUnit
@@ -84,14 +84,14 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
         outcomes = asyncio.run(_run(resources, prices, settings,
                                     lambda runner: runner.run(products, assets),
                                     on_outcome, runners))
-    except dg.DagsterExecutionInterruptedError:
-        withdrawn = runners[0].withdrawn if runners else None
-        if withdrawn is not None:
-            context.log.warning(
-                f"Run terminated: {withdrawn.canceled} pending task(s) canceled at DashScope, "
-                f"{withdrawn.unsent} unsent submission(s) withdrawn, {withdrawn.left_running} "
-                "running task(s) left for the task sensor to collect")
-        raise
+    except dg.DagsterExecutionInterruptedError as interrupt:
+        # Not re-raised: Dagster would honour the step's RetryPolicy and start submitting again.
+        withdrawn = (runners[0].withdrawn if runners else None) or Withdrawn()
+        message = (f"Run terminated: {withdrawn.canceled} pending task(s) canceled at "
+                   f"DashScope, {withdrawn.unsent} unsent submission(s) withdrawn, "
+                   f"{withdrawn.left_running} running task(s) left for the task sensor to collect")
+        context.log.warning(message)
+        raise dg.Failure(message, allow_retries=False) from interrupt
     failures = missing + [(o.sku, o.asset, o.error or "failed") for o in outcomes if not o.ok]
     _log_summary(context, outcomes, failures, resources.ledger.ledger)
     if failures:

@@ -1,0 +1,130 @@
+"""A run terminated from the UI (the run process gets SIGINT, which Dagster raises in the step
+as DagsterExecutionInterruptedError) cancels its PENDING tasks at the service, withdraws what
+it never sent, and leaves RUNNING tasks to the task sensor, which collects them. A SIGKILLed
+run's running task is collected by the sensor too, once run monitoring marks the run failed."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import dagster as dg
+
+from crash_run import (KillPoint, Workdir, prepare, start_run, task_in, wait_for)
+from wan_dagster.dashscope import DashScopeClient
+from wan_dagster.catalog import load_catalog
+from wan_dagster.defs import build_defs
+from wan_dagster.ledger import Ledger, Status
+from wan_dagster.plan import background_request
+from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+                                   MediaStoreResource)
+
+#: Enough to keep the one background slot busy (8-30 s of service time, scaled) for minutes.
+BLOCKER_SLOW_FACTOR = 50_000.0
+
+
+def defs_for(emulator, work: Workdir) -> dg.Definitions:
+    return build_defs(
+        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+                                    poll_scale=0.01),
+        catalog=CatalogResource(path=str(work.catalog)),
+        ledger=LedgerResource(url=work.ledger_url),
+        media_store=MediaStoreResource(root=str(work.media)))
+
+
+def stop_at(emulator, work: Workdir, skus: tuple[str, ...], point: KillPoint,
+            sig: signal.Signals) -> list:
+    """Start a run of ``skus``, wait for ``point``, send ``sig``; the ledger afterwards."""
+    proc = start_run(emulator, work, skus)
+    with Ledger(work.ledger_url) as ledger:
+        try:
+            wait_for(point, emulator, ledger, proc, work.log)
+            proc.send_signal(sig)
+            proc.wait(timeout=120)
+        finally:
+            proc.kill()
+        return ledger.attempts()
+
+
+def collect_by_sensor(emulator, work: Workdir, task_id: str) -> list[dg.RunRequest]:
+    """Wait for the task to finish, tick the task sensor, run what it asks for."""
+    with DashScopeClient("sk-test", base_url=emulator.base_url) as client:
+        client.wait(task_id, timeout=60)
+    defs = defs_for(emulator, work)
+    with work.instance() as instance:
+        with dg.build_sensor_context(
+                instance=instance, definitions=defs,
+                resources={k: defs.resources[k] for k in ("dashscope", "ledger")}) as context:
+            requests = defs.get_sensor_def("task_sensor").evaluate_tick(context).run_requests
+        for request in requests:
+            result = defs.resolve_job_def("collect_job").execute_in_process(
+                instance=instance, run_config=request.run_config, tags=request.tags)
+            assert result.success
+    return requests
+
+
+def test_termination_cancels_a_pending_task(emulator, tmp_path):
+    work = prepare(tmp_path, ("HOM-5001",))
+    # another client's slow task holds the model's only slot: the run's task queues PENDING
+    emulator.faults.update(slow_factor=BLOCKER_SLOW_FACTOR)
+    emulator.faults.inject("task", "slow")
+    catalog = load_catalog(work.catalog)
+    with DashScopeClient("sk-other", base_url=emulator.base_url) as client:
+        client.create(background_request(catalog.by_sku["BAG-3001"]))
+
+    pending = KillPoint("pending", ("task", "slow"), task_in("PENDING"), "a queued task")
+    [attempt] = stop_at(emulator, work, ("HOM-5001",), pending, signal.SIGINT)
+
+    assert attempt.status == Status.CANCELED
+    assert emulator.tasks.describe(attempt.task_id)["output"]["task_status"] == "CANCELED"
+    assert emulator.counters["cancels"] == 1
+    assert [line.task_id for line in emulator.bill.lines] == []  # nothing billed
+    assert "1 pending task(s) canceled" in work.log.read_text()
+
+
+def test_termination_leaves_a_running_task_to_the_sensor(emulator, tmp_path):
+    skus = ("HOM-5001", "HOM-5002")  # one background slot: the second waits, unsent
+    work = prepare(tmp_path, skus)
+    running = KillPoint("running", ("task", "slow"), task_in("RUNNING"), "a running task")
+    emulator.faults.update(slow_factor=100.0)
+    emulator.faults.inject("task", "slow")
+    attempts = stop_at(emulator, work, skus, running, signal.SIGINT)
+
+    statuses = {a.sku: a.status for a in attempts}
+    assert statuses == {"HOM-5001": Status.SUBMITTED, "HOM-5002": Status.CANCELED}
+    assert emulator.counters["creates"] == 1  # the refused cancel left the task running
+    assert "1 unsent submission(s) withdrawn, 1 running task(s) left" in work.log.read_text()
+
+    [left] = [a for a in attempts if a.status == Status.SUBMITTED]
+    requests = collect_by_sensor(emulator, work, left.task_id)
+    assert [r.run_key for r in requests] == [f"collect:{left.task_id}"]
+    assert Ledger(work.ledger_url).get(left.id).status == Status.STORED
+    with work.instance() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("background_image"))
+        assert event.asset_materialization.partition == "HOM-5001"
+        assert event.asset_materialization.metadata["dashscope/task_id"].value == left.task_id
+    assert [line.task_id for line in emulator.bill.lines] == [left.task_id]
+
+
+@pytest.mark.parametrize("monitored", [True, False])
+def test_a_killed_runs_running_task_is_collected_by_the_sensor(emulator, tmp_path, monitored):
+    """SIGKILL leaves the run STARTED. With run monitoring the run is marked failed and the
+    sensor collects at once; without it, the task looks owned until ORPHAN_AFTER."""
+    work = prepare(tmp_path, ("HOM-5001",))
+    running = KillPoint("running", ("task", "slow"), task_in("RUNNING"), "a running task")
+    emulator.faults.update(slow_factor=100.0)
+    emulator.faults.inject("task", "slow")
+    [attempt] = stop_at(emulator, work, ("HOM-5001",), running, signal.SIGKILL)
+    assert attempt.status == Status.SUBMITTED
+
+    if monitored:
+        with work.instance() as instance:  # what Dagster's run monitoring does
+            instance.report_run_failed(instance.get_run_by_id(attempt.run_id))
+    requests = collect_by_sensor(emulator, work, attempt.task_id)
+    if not monitored:
+        assert requests == []
+        return
+    assert len(requests) == 1
+    assert Ledger(work.ledger_url).get(attempt.id).status == Status.STORED
+    assert [line.task_id for line in emulator.bill.lines] == [attempt.task_id]
