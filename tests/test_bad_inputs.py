@@ -423,6 +423,25 @@ def test_the_pipeline_pays_only_for_the_good_skus_and_reports_every_bad_row(
         assert any(line.startswith(f"- {prefix(row)}") for line in listed), row
 
 
+def test_a_sku_that_cannot_be_a_partition_is_reported_with_its_row_when_asked_for(
+        corpus: Path, catalog: Catalog, emulator: Emulator, tmp_path: Path) -> None:
+    """Launched by name (the SKU-list job), a SKU with a tab gets its row's reason, not
+    "not in the catalog"."""
+    defs = build_defs(
+        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url),
+        catalog=CatalogResource(path=str(corpus)),
+        ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
+        media_store=MediaStoreResource(root=str(tmp_path / "media")))
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("sku_list_job").execute_in_process(
+            instance=instance, raise_on_error=False, run_config={"ops": {"generate_for_skus": {
+                "config": {"skus": ["BAD\tTAB"], "register_partitions": False}}}})
+    _, table = failures_table(result)
+    [row] = [row for row, case in ROWS.items() if case.sku == "BAD\tTAB"]
+    assert prefix(row) in table["BAD\tTAB"] and "'\\t'" in table["BAD\tTAB"]
+    assert emulator.counters["creates"] == 0
+
+
 # --------------------------------------------------------------------------- whole files
 
 

@@ -155,8 +155,9 @@ def _products(catalog: Catalog, skus: list[str]) -> tuple[list[Product], list[tu
     for sku in skus:
         if sku in catalog.by_sku:
             products.append(catalog.by_sku[sku])
-        elif sku in catalog.invalid_skus:
-            why = "; ".join(str(e) for e in catalog.invalid_skus[sku])
+        elif errors := catalog.invalid_skus.get(sku) or [e for e in catalog.errors
+                                                         if e.sku == sku]:
+            why = "; ".join(str(e) for e in errors)
             failures.append((sku, "catalog", f"invalid catalog row: {why}"))
         else:
             failures.append((sku, "catalog", f"SKU not in the catalog {catalog.source}"))
