@@ -172,9 +172,14 @@ def test_tasks_of_a_live_run_are_left_to_it(env, emulator):
     instance.handle_run_event(run.run_id, dg.DagsterEvent(  # as if it were still running
         event_type_value="PIPELINE_START", job_name=run.job_name))
     assert instance.get_run_by_id(attempt.run_id).status == dg.DagsterRunStatus.STARTED
+    waiting, _ = ledger.begin(  # an intent the live run has not sent yet (waiting for a slot)
+        asset="background_image", sku="HOM-5002", input_fingerprint="fp", model=attempt.model,
+        request_fingerprint="rf", request_body=attempt.request_body, run_id=attempt.run_id)
     assert not tick(defs, instance).run_requests
     late = build_task_sensor(collect_job, orphan_after=timedelta(0))  # ...unless it is too late
-    assert len(tick(defs, instance, sensor=late).run_requests) == 1
+    assert [r.tags["wan/attempt_id"] for r in tick(defs, instance, sensor=late).run_requests] \
+        == [str(attempt.id)]  # the run may still send its intent, however long it waited
+    assert ledger.get(waiting.id).status == Status.INTENT
 
 
 def test_the_embedded_emulator_has_nothing_to_poll(tmp_path):

@@ -6,12 +6,14 @@ run's running task is collected by the sensor too, once run monitoring marks the
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
 import dagster as dg
 
-from crash_run import (KillPoint, Workdir, prepare, start_run, task_in, wait_for)
+from crash_run import (KILL_POINTS, KillPoint, Workdir, prepare, run_media_job, start_run,
+                       task_in, wait_for)
 from wan_dagster.dashscope import DashScopeClient
 from wan_dagster.catalog import load_catalog
 from wan_dagster.defs import build_defs
@@ -47,10 +49,11 @@ def stop_at(emulator, work: Workdir, skus: tuple[str, ...], point: KillPoint,
         return ledger.attempts()
 
 
-def collect_by_sensor(emulator, work: Workdir, task_id: str) -> list[dg.RunRequest]:
-    """Wait for the task to finish, tick the task sensor, run what it asks for."""
-    with DashScopeClient("sk-test", base_url=emulator.base_url) as client:
-        client.wait(task_id, timeout=60)
+def collect_by_sensor(emulator, work: Workdir, task_id: str | None) -> list[dg.RunRequest]:
+    """Wait for the task (if known) to finish, tick the task sensor, run what it asks for."""
+    if task_id is not None:
+        with DashScopeClient("sk-test", base_url=emulator.base_url) as client:
+            client.wait(task_id, timeout=60)
     defs = defs_for(emulator, work)
     with work.instance() as instance:
         with dg.build_sensor_context(
@@ -119,8 +122,7 @@ def test_a_killed_runs_running_task_is_collected_by_the_sensor(emulator, tmp_pat
     assert attempt.status == Status.SUBMITTED
 
     if monitored:
-        with work.instance() as instance:  # what Dagster's run monitoring does
-            instance.report_run_failed(instance.get_run_by_id(attempt.run_id))
+        report_failed(work, attempt.run_id)
     requests = collect_by_sensor(emulator, work, attempt.task_id)
     if not monitored:
         assert requests == []
@@ -128,3 +130,40 @@ def test_a_killed_runs_running_task_is_collected_by_the_sensor(emulator, tmp_pat
     assert len(requests) == 1
     assert Ledger(work.ledger_url).get(attempt.id).status == Status.STORED
     assert [line.task_id for line in emulator.bill.lines] == [attempt.task_id]
+
+
+def report_failed(work: Workdir, run_id: str) -> None:
+    """What Dagster's run monitoring does to a run whose process is gone."""
+    with work.instance() as instance:
+        instance.report_run_failed(instance.get_run_by_id(run_id))
+
+
+@pytest.mark.parametrize("name, settled", [("intent", Status.CANCELED),
+                                           ("created", Status.STORED)])
+def test_a_killed_runs_unconfirmed_create_is_reconciled_by_the_sensor(
+        emulator, tmp_path, name, settled):
+    """Killed with its create unanswered: the sensor's recover run looks the task up in the
+    service's task list, collects it if it was created, and withdraws the attempt if not."""
+    work = prepare(tmp_path, ("HOM-5001",))
+    point = next(p for p in KILL_POINTS if p.name == name)
+    point.arm(emulator)
+    [attempt] = stop_at(emulator, work, ("HOM-5001",), point, signal.SIGKILL)
+    # not released: the emulator drops a held request once its client is gone (a release
+    # racing that would let a dead client's create land late, and be adopted instead)
+    deadline = time.monotonic() + 10
+    while emulator.faults.holding() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emulator.faults.holding() == 0
+    assert attempt.status == Status.INTENT and attempt.task_id is None
+    report_failed(work, attempt.run_id)
+
+    requests = collect_by_sensor(emulator, work, None)
+    assert [r.run_key for r in requests] == [f"recover:{attempt.id}"]
+    after = Ledger(work.ledger_url).get(attempt.id)
+    assert after.status == settled
+    assert [line.task_id for line in emulator.bill.lines] == \
+        ([after.task_id] if settled == Status.STORED else [])
+
+    # the SKU's next run finishes it, paying for each generation once
+    assert run_media_job(emulator.base_url, work, "HOM-5001", "HOM-5001").success
+    assert emulator.counters["creates"] == len(emulator.bill.lines) == 2

@@ -23,6 +23,7 @@ TICK_BUDGET_S = 40.0
 #: A live run stops waiting for a task after ``wait_timeout_s`` (1 h by default): a task of a
 #: run that still looks alive after this long (e.g. its process was killed and no run monitor
 #: noticed) is collected anyway. Results live 24 h, so this leaves most of a day to collect.
+#: Attempts without a task id are left to a live run however old: it may still send them.
 ORPHAN_AFTER = timedelta(hours=2)
 #: In-flight attempts read per tick; the cursor carries the rest to the next tick.
 SCAN_LIMIT = 10_000
@@ -71,8 +72,11 @@ class _Runs:
         if attempt.run_id not in self._alive:
             run = self._instance.get_run_by_id(attempt.run_id)
             self._alive[attempt.run_id] = run is not None and not run.is_finished
-        since = attempt.submitted_at or attempt.updated_at
-        return self._alive[attempt.run_id] and self._now - since < self._orphan_after
+        if not self._alive[attempt.run_id]:
+            return False
+        if attempt.submitted_at is None:  # a big batch's intents wait hours for a slot
+            return True
+        return self._now - attempt.submitted_at < self._orphan_after
 
 
 def collect_request(attempt: Attempt) -> dg.RunRequest:
