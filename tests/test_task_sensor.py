@@ -188,3 +188,23 @@ def test_the_embedded_emulator_has_nothing_to_poll(tmp_path):
     with dg.instance_for_test() as instance:
         result = tick(defs, instance)
     assert not result.run_requests and "embedded emulator" in result.skip_message
+
+
+def test_a_sensor_recorded_transient_failure_on_the_last_attempt_is_reported(env, emulator):
+    """The sensor records InternalError as RETRYABLE whatever the attempt number; a run that
+    finds it on the last allowed attempt reports it instead of beginning it over and over."""
+    defs, instance, ledger = env
+    product = load_catalog(defs.resources["catalog"].path).by_sku[SKU]
+    request = background_request(product)
+    for _ in range(3):  # BatchSettings.max_attempts
+        attempt, fresh = ledger.begin(
+            asset="background_image", sku=SKU,
+            input_fingerprint=product.input_fingerprints["background_image"],
+            model=request.model, request_fingerprint=request.fingerprint,
+            request_body=request.body)
+        assert fresh
+        ledger.mark_failed(attempt.id, "InternalError", "boom", retryable=True)
+    result = background_run(defs, instance)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "InternalError: boom" in failure.event_specific_data.error.message
+    assert emulator.counters["creates"] == 0

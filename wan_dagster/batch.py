@@ -237,8 +237,9 @@ class BatchRunner:
             if fresh:
                 self._fresh.add(attempt.id)
             outcome = await self._advance(asset, product.sku, request, attempt)
-            if outcome.attempt is None or outcome.attempt.status != Status.RETRYABLE:
-                return outcome
+            if outcome.attempt is None or outcome.attempt.status != Status.RETRYABLE \
+                    or outcome.attempt.attempt_no >= self.settings.max_attempts:
+                return outcome  # (the task sensor marks RETRYABLE without counting attempts)
             log.warning("%s %s: %s; resubmitting", asset, product.sku, outcome.error)
 
     def _request(self, asset: str, product: Product, still: Outcome | None) -> TaskRequest:
