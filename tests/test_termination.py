@@ -94,8 +94,8 @@ def test_termination_leaves_a_running_task_to_the_sensor(emulator, tmp_path):
     emulator.faults.inject("task", "slow")
     attempts = stop_at(emulator, work, skus, running, signal.SIGINT)
 
-    statuses = {a.sku: a.status for a in attempts}
-    assert statuses == {"HOM-5001": Status.SUBMITTED, "HOM-5002": Status.CANCELED}
+    # whichever SKU got the model's one slot runs; the other's create was never sent
+    assert sorted(a.status for a in attempts) == [Status.CANCELED, Status.SUBMITTED]
     assert emulator.counters["creates"] == 1  # the refused cancel left the task running
     assert "1 unsent submission(s) withdrawn, 1 running task(s) left" in work.log.read_text()
 
@@ -105,7 +105,7 @@ def test_termination_leaves_a_running_task_to_the_sensor(emulator, tmp_path):
     assert Ledger(work.ledger_url).get(left.id).status == Status.STORED
     with work.instance() as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey("background_image"))
-        assert event.asset_materialization.partition == "HOM-5001"
+        assert event.asset_materialization.partition == left.sku
         assert event.asset_materialization.metadata["dashscope/task_id"].value == left.task_id
     assert [line.task_id for line in emulator.bill.lines] == [left.task_id]
 

@@ -124,28 +124,25 @@ class BatchRunner:
         # Attempts this run created: nothing was sent for them yet, so no crash to recover from.
         self._fresh: set[int] = set()
         self._sent: set[int] = set()  # attempts whose create has been (or is being) sent
+        self._interrupted = False  # set by an interrupt: no SKU may send anything more
         self.withdrawn: Withdrawn | None = None  # set when the run was terminated
         self._work = _scratch_dir()
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
         products = list(products)
+        chains = [asyncio.ensure_future(self._guarded(p, selected)) for p in products]
         try:
-            results = await asyncio.gather(*(self._chain(p, selected) for p in products),
-                                           return_exceptions=True)
-        except asyncio.CancelledError:  # the run was terminated
+            per_sku = await asyncio.gather(*chains)
+        except BaseException:  # terminated: the interrupt surfaced in the loop or in a SKU
+            for chain in chains:
+                chain.cancel()
+            await asyncio.gather(*chains, return_exceptions=True)
             self.withdrawn = await self._withdraw()
             raise
         finally:
             shutil.rmtree(self._work, ignore_errors=True)
-        outcomes: list[Outcome] = []
-        for product, result in zip(products, results):
-            if isinstance(result, BaseException):  # a bug must fail its SKU, not the batch
-                log.error("%s: %r", product.sku, result, exc_info=result)
-                result = [self._report(Outcome(a, product.sku, False, error=repr(result)))
-                          for a in sorted(selected & set(product.input_fingerprints))]
-            outcomes.extend(result)
-        return outcomes
+        return [outcome for outcomes in per_sku for outcome in outcomes]
 
     async def collect(self, attempt: Attempt) -> Outcome:
         """Finish an attempt some other run left behind (the task sensor's collect runs):
@@ -185,6 +182,20 @@ class BatchRunner:
         return withdrawn
 
     # ------------------------------------------------------------------ per SKU
+
+    async def _guarded(self, product: Product, selected: set[str]) -> list[Outcome]:
+        """A bug must fail its SKU, not the batch; an interrupt (a BaseException) still ends it."""
+        try:
+            return await self._chain(product, selected)
+        except Exception as exc:
+            log.error("%s: %r", product.sku, exc, exc_info=exc)
+            return [self._report(Outcome(a, product.sku, False, error=repr(exc)))
+                    for a in sorted(selected & set(product.input_fingerprints))]
+        except BaseException:
+            # Set before this SKU's unwinding frees a model slot that another SKU would use
+            # to send a create that the withdrawal could then not tell from one on the wire.
+            self._interrupted = True
+            raise
 
     async def _chain(self, product: Product, selected: set[str]) -> list[Outcome]:
         """One SKU: stills in parallel, then the video from its source still."""
@@ -310,6 +321,8 @@ class BatchRunner:
                 return None
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
+            if self._interrupted:
+                raise asyncio.CancelledError("the run was interrupted before this create")
             self._sent.add(attempt.id)
             try:
                 task = await self.client.create(request, known_task_ids=known)
