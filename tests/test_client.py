@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -130,6 +132,68 @@ def test_reconcile_picks_our_task_by_prompt_among_foreign_ones(client, emulator)
     task = client.create(ours)
     assert client.fetch(task).orig_prompt == "ours, by prompt"
     assert _creates_of(emulator, ours) == 1
+
+
+def test_create_that_did_not_land_never_adopts_a_lone_foreign_task(client, emulator):
+    """Regression: a lone unowned task in the window used to be adopted without looking at its
+    prompt, so a create that never landed took another process's video (same account, e.g. a
+    parallel backfill run) and this request's own video was never made."""
+    theirs = image_to_video(_photo(), model="wan2.2-i2v-flash", prompt="another process's")
+    httpx.post(emulator.base_url + theirs.spec.endpoint, json=theirs.body,
+               headers={"Authorization": "Bearer other", "X-DashScope-Async": "enable"})
+    emulator.faults.inject("create", "5xx_before", times=1)
+    ours = image_to_video(_photo(), model="wan2.2-i2v-flash", prompt="ours, not landed")
+    task = client.create(ours)
+    assert client.fetch(task).orig_prompt == "ours, not landed"
+    assert _creates_of(emulator, ours) == 1 and emulator.counters["creates"] == 2
+
+
+def test_lost_create_never_takes_the_task_of_a_create_still_awaiting_its_answer(emulator):
+    """Regression: a lone unowned task was adopted by a lost create although another create of
+    the same model in this process had sent its request and was still waiting for the answer;
+    two SKUs then stored one task (one of them the other's picture) and one was never made.
+    Backgrounds have no prompt to tell the two apart: the lost one must wait for the other."""
+    created, answered, release = threading.Event(), threading.Event(), threading.Event()
+    lists = []
+
+    class HoldFirstAnswer(httpx.HTTPTransport):  # the first create's answer is slow to arrive
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = super().handle_request(request)
+            if request.method == "POST":
+                created.set()
+                release.wait(10)
+            return response
+
+    class ReleaseAtSecondListing(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "GET" and request.url.path.endswith("/tasks"):
+                lists.append(request)
+                if len(lists) == 2:  # the slow answer arrives between two listings
+                    release.set()
+                    assert answered.wait(10)
+            return super().handle_request(request)
+
+    def slow_create():
+        try:
+            return slow.create(_bg("first, answer slow"))
+        finally:
+            answered.set()
+
+    ours = _bg("second, never landed")
+    with DashScopeClient(api_key=KEY, base_url=emulator.base_url,
+                         http_client=httpx.Client(transport=HoldFirstAnswer()), **FAST) as slow, \
+            DashScopeClient(api_key=KEY, base_url=emulator.base_url,
+                            http_client=httpx.Client(transport=ReleaseAtSecondListing()),
+                            **FAST) as client, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(slow_create)
+        assert created.wait(10)  # the first task exists, its answer is held
+        emulator.faults.inject("create", "5xx_before", times=1)
+        try:
+            second = client.create(ours)
+        finally:
+            release.set()
+        assert first.result().task_id != second.task_id
+    assert _creates_of(emulator, ours) == 1 and emulator.counters["creates"] == 2
 
 
 def test_undecidable_create_is_not_resent(client, emulator):

@@ -190,9 +190,9 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
     """Create a task without ever paying twice.
 
     Throttling and refused connections are retried with backoff. A create whose fate is unknown
-    (timeout, dropped connection, 5xx) is reconciled through the task list: a task we do not
-    already own in the window is adopted; only if none appears is the create sent again; if it
-    cannot be told apart, AmbiguousCreateError is raised and nothing is resent.
+    (timeout, dropped connection, 5xx) is reconciled through the task list (see ``reconcile``):
+    our task is adopted if it can be told apart; only if none appears is the create sent again;
+    if it cannot be told apart, AmbiguousCreateError is raised and nothing is resent.
     """
     spec = core.config.registry.get(request.model)
     limiter = core.limiter(spec.name)
@@ -205,26 +205,33 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
         delay = limiter.submits.reserve()
         if delay:
             yield Sleep(delay)
-        sent_at = _now()
         try:
-            response = yield send
-            if not response.is_success:
-                raise api_error(response)
-            task = Task.from_response(response.json(), spec.name)
-            core.account.own(task.task_id)
-            return task
+            with core.account.creating(spec.name):
+                return (yield from _create_once(core, spec, request, send, known))
         except (APIError, APIConnectionError) as exc:
-            disposition = create_disposition(exc)
-            if disposition is Disposition.FINAL:
-                raise
-            if disposition is Disposition.RECONCILE:
-                found = yield from reconcile(core, spec, request, sent_at, known, exc)
-                if found is not None:
-                    return found
-            if attempt == policy.max_retries:
+            if create_disposition(exc) is Disposition.FINAL or attempt == policy.max_retries:
                 raise
             yield Sleep(policy.delay(attempt, getattr(exc, "retry_after", None)))
     raise AssertionError("unreachable")
+
+
+def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: Send,
+                 known: frozenset[str]) -> Flow:
+    """One create: its task (found by reconciliation if the answer was lost), or the error."""
+    sent_at = _now()
+    try:
+        response = yield send
+        if not response.is_success:
+            raise api_error(response)
+    except (APIError, APIConnectionError) as exc:
+        if create_disposition(exc) is Disposition.RECONCILE:
+            found = yield from reconcile(core, spec, request, sent_at, known, exc)
+            if found is not None:
+                return found
+        raise
+    task = Task.from_response(response.json(), spec.name)
+    core.account.own(task.task_id)
+    return task
 
 
 def recover(core: ClientCore, request: TaskRequest, since: datetime,
@@ -232,14 +239,19 @@ def recover(core: ClientCore, request: TaskRequest, since: datetime,
     """After a crash between recording intent and storing the task id: the task this request
     created at or after ``since``, or None if it never landed."""
     spec = core.config.registry.get(request.model)
-    return (yield from reconcile(core, spec, request, since, frozenset(known_task_ids), None))
+    with core.account.creating(spec.name):
+        return (yield from reconcile(core, spec, request, since, frozenset(known_task_ids), None))
 
 
 def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: datetime,
               known: frozenset[str], cause: BaseException | None) -> Flow:
-    """Find the task a lost create may have made. Returns it, returns None once several listings
-    show no new task (the create did not land), or raises AmbiguousCreateError."""
+    """Find the task a lost create may have made, among the listed tasks of its model that no
+    create of this process owns. Returns it; returns None once several listings show none that
+    can be ours (the create did not land); raises AmbiguousCreateError if some might be ours
+    but none can be told apart. The caller counts as one of ``account.creating``."""
     config = core.config
+    undecided: list[str] = []
+    foreign: set[str] = set()  # tasks seen showing another prompt: never fetched again
     for round_no in range(config.reconcile_attempts):
         if round_no:
             yield Sleep(config.reconcile_delay)
@@ -248,32 +260,44 @@ def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: 
             rows = yield from list_all(core, model=spec.name, start=start, end=end)
         except DashScopeError as exc:
             if round_no == config.reconcile_attempts - 1:
-                raise AmbiguousCreateError(spec.name, [], exc) from exc
+                raise AmbiguousCreateError(spec.name, undecided, exc) from exc
             continue
-        exclude = core.account.owned() | known
+        exclude = core.account.owned() | known | foreign
         candidates = [row.task_id for row in rows if row.task_id not in exclude]
-        if not candidates:
-            continue
-        task = yield from _pick(core, spec, request, candidates)
-        if task is None:
-            raise AmbiguousCreateError(spec.name, candidates, cause)
-        core.account.own(task.task_id)
-        return task
+        task, undecided = yield from _ours(core, spec, request, candidates, foreign)
+        if task is not None:
+            core.account.own(task.task_id)
+            return task
+    if undecided:
+        raise AmbiguousCreateError(spec.name, undecided, cause)
     return None
 
 
-def _pick(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: list[str]) -> Flow:
-    """The one candidate that is ours: the only one, or the only one with our prompt."""
-    if len(candidates) == 1:
-        return (yield from fetch(core, candidates[0], spec.name))
-    if not request.prompt:
-        return None
-    matches = []
-    for task_id in candidates:
-        task = yield from fetch(core, task_id, spec.name)
-        if task.orig_prompt == request.prompt:
-            matches.append(task)
-    return matches[0] if len(matches) == 1 else None
+def _ours(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: list[str],
+          foreign: set[str]) -> Flow:
+    """(our task, []) if one candidate is certainly ours, else (None, those that may be); the
+    candidates showing another prompt are added to ``foreign``.
+
+    A task showing our prompt is ours if it is the only one; one showing another prompt never
+    is (adopting it would hand another product's media to this request). A task showing no
+    prompt (image tasks echo it only in their results; some models take none) is ours only if
+    it is the only one and no other create of this model in this process is still unresolved:
+    that create's answer may still be on its way, naming this very task.
+    """
+    fetched: dict[str, Task] = {}
+    if request.prompt:
+        for task_id in candidates:
+            fetched[task_id] = yield from fetch(core, task_id, spec.name)
+        same = [task for task in fetched.values() if task.orig_prompt == request.prompt]
+        foreign.update(t for t, task in fetched.items()
+                       if task.orig_prompt not in (None, request.prompt))
+        if same:
+            return (same[0], []) if len(same) == 1 else (None, [t.task_id for t in same])
+        candidates = [t for t, task in fetched.items() if task.orig_prompt is None]
+    if len(candidates) == 1 and core.account.unresolved_creates(spec.name) <= 1:
+        lone = fetched.get(candidates[0]) or (yield from fetch(core, candidates[0], spec.name))
+        return lone, []
+    return None, candidates
 
 
 def run(core: ClientCore, request: TaskRequest, timeout: float | None,

@@ -3,19 +3,22 @@ task ids this process created.
 
 One ``AccountState`` per (base URL, key) pair holds a sliding window per model for submits, a
 running-task counter per model for concurrency, one window for the account-wide 20/s task
-fetch limit, and the ids of tasks already created here (so that reconciling a lost create never
-adopts a task that another thread or client of this process owns). Reservation is non-blocking and lock-protected (``reserve`` returns how long to
-wait), so the sync client sleeps with ``time.sleep`` and the async one with ``asyncio.sleep``
-on the same shared state, whatever event loop it runs in.
+fetch limit, the ids of tasks already created here and the creates still awaiting theirs (so
+that reconciling a lost create never adopts a task that another thread or client of this
+process owns, or may be about to own). Reservation is non-blocking and lock-protected
+(``reserve`` returns how long to wait), so the sync client sleeps with ``time.sleep`` and the
+async one with ``asyncio.sleep`` on the same shared state, whatever event loop it runs in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .registry import FETCH_REQUESTS_PER_SECOND, Limits
@@ -105,6 +108,7 @@ class AccountState:
         self.fetches = SlidingWindow(fetch_per_second)
         self._models: dict[str, ModelLimiter] = {}
         self._owned: set[str] = set()
+        self._creating: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def own(self, task_id: str) -> None:
@@ -114,6 +118,23 @@ class AccountState:
     def owned(self) -> frozenset[str]:
         with self._lock:
             return frozenset(self._owned)
+
+    @contextlib.contextmanager
+    def creating(self, model: str) -> Iterator[None]:
+        """Count a create of ``model`` as unresolved for the block: sent (or being recovered)
+        and its task id not owned yet. Reconciling another create must not adopt a task that
+        may be this one's."""
+        with self._lock:
+            self._creating[model] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._creating[model] -= 1
+
+    def unresolved_creates(self, model: str) -> int:
+        with self._lock:
+            return self._creating[model]
 
     def model(self, name: str, limits: Limits) -> ModelLimiter:
         """The limiter of ``name``; the first caller's ``limits`` win for the process lifetime."""
