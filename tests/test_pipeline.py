@@ -237,3 +237,32 @@ def test_catalog_and_media_on_s3(emulator, s3_client, s3_bucket, s3_endpoint_url
         event = instance.get_latest_materialization_event(dg.AssetKey("product_video"))
         assert event.asset_materialization.metadata["media/uri"].value.startswith(
             f"s3://{s3_bucket}/media/product_video/")
+
+
+def test_a_raised_concurrency_quota_is_used_by_the_batch(tmp_path, catalog_copy):
+    """limit_overrides must reach the batch's own per-model gate, not only the client's slots
+    (regression: the gate read the registry's documented concurrency, 1 for backgrounds)."""
+    from wan_dagster.dashscope import DashScopeClient, Limits
+    from wan_dagster.emulator import Emulator
+
+    model = "wanx-background-generation-v2"
+    raised = REGISTRY.with_limits({model: Limits(10, 3)})
+    skus = ["BAG-3001", "BAG-3002", "HOM-5001", "HOM-5002", "ELE-6001", "ELE-6002"]
+    with Emulator(time_scale=0.01, registry=raised, seed=1) as emulator:
+        defs = build_defs(
+            dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+                                        poll_scale=0.05, limit_overrides={model: [10, 3]}),
+            catalog=CatalogResource(path=str(catalog_copy)),
+            ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
+            media_store=MediaStoreResource(root=str(tmp_path / "media")))
+        with dg.instance_for_test() as instance:
+            assert defs.resolve_job_def("sku_list_job").execute_in_process(
+                instance=instance, run_config={"ops": {"generate_for_skus": {"config": {
+                    "skus": skus, "assets": ["background_image"]}}}}).success
+        ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+        with DashScopeClient("sk-test", base_url=emulator.base_url) as client:
+            spans = [(t.scheduled_time, t.end_time) for t in
+                     (client.fetch(a.task_id) for a in ledger.attempts(status=Status.STORED))]
+    peak = max(sum(1 for start, end in spans if start <= moment < end)
+               for moment, _ in spans)
+    assert len(spans) == len(skus) and peak >= 2

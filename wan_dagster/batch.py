@@ -285,7 +285,8 @@ class BatchRunner:
         if not attempt.in_flight:
             return Outcome(asset, sku, False, attempt, error=_why_not(attempt), code=attempt.code)
         spec = request.spec
-        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(spec.limits.concurrency))
+        limits = self.client.registry.get(spec.name).limits  # with the user's quota overrides
+        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(limits.concurrency))
         async with gate, _slot(self.client.slot_counter(spec.name)):
             task = await self._task_of(attempt, request, create)
             if task is None:
