@@ -191,11 +191,6 @@ class BatchRunner:
             log.error("%s: %r", product.sku, exc, exc_info=exc)
             return [self._report(Outcome(a, product.sku, False, error=repr(exc)))
                     for a in sorted(selected & set(product.input_fingerprints))]
-        except BaseException:
-            # Set before this SKU's unwinding frees a model slot that another SKU would use
-            # to send a create that the withdrawal could then not tell from one on the wire.
-            self._interrupted = True
-            raise
 
     async def _chain(self, product: Product, selected: set[str]) -> list[Outcome]:
         """One SKU: stills in parallel, then the video from its source still."""
@@ -226,6 +221,12 @@ class BatchRunner:
             log.exception("%s %s failed", asset, product.sku)
             outcome = Outcome(asset, product.sku, False, error=f"{type(exc).__name__}: {exc}",
                               code=getattr(exc, "code", None))
+        except BaseException:
+            # An interrupt. Set in this task, before the model slot its unwinding freed wakes
+            # another SKU that would send a create the withdrawal could not tell from one on
+            # the wire.
+            self._interrupted = True
+            raise
         return self._report(outcome)
 
     def _report(self, outcome: Outcome) -> Outcome:
