@@ -119,9 +119,9 @@ async def _run(resources: Resources, prices: PriceBook, settings: BatchSettings,
 
 
 def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeout_s: float,
-                    resources: Resources) -> Outcome | None:
+                    resources: Resources) -> None:
     """Collect one attempt another run left behind (the task sensor's collect runs): store its
-    result and materialize its SKU with full cost metadata. None if there was nothing to do."""
+    result and materialize its SKU with full cost metadata."""
     ledger = resources.ledger.ledger
     attempt = ledger.get(attempt_id)
     if attempt is None:
@@ -130,7 +130,7 @@ def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeou
     if not attempt.in_flight:
         context.log.info(f"{attempt.asset} {attempt.sku}: attempt {attempt_id} is already "
                          f"{attempt.status}; nothing to collect")
-        return None
+        return
     prices = PriceBook.load()
     settings = BatchSettings(run_id=context.run.run_id, wait_timeout=wait_timeout_s)
     outcome = asyncio.run(_run(resources, prices, settings,
@@ -146,7 +146,6 @@ def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeou
         raise dg.Failure(f"{outcome.asset} {outcome.sku}: {outcome.error}",
                          metadata={"sku": outcome.sku, "asset": outcome.asset,
                                    "code": outcome.code or ""}, allow_retries=False)
-    return outcome
 
 
 def _products(catalog: Catalog, skus: list[str]) -> tuple[list[Product], list[tuple[str, str, str]]]:

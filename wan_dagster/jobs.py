@@ -85,6 +85,7 @@ nightly_refresh = dg.ScheduleDefinition(
     execution_timezone="Asia/Shanghai", default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Stopped until a user starts it: media for new or changed products at 02:00.")
 
+
 class CollectConfig(dg.Config):
     attempt_id: int  # the ledger attempt whose task to collect
     wait_timeout_s: float = 3600.0  # a recovered task may still be running
