@@ -339,11 +339,11 @@ class BatchRunner:
 
     def _withdraw_unsent(self, attempt: Attempt) -> None:
         """The service's task list shows no task for this attempt: its create never landed."""
-        why = "no task was found for this create: it never reached the service"
         if attempt.status == Status.INTENT:
             self.ledger.mark_canceled(attempt.id)
         else:
-            self.ledger.mark_failed(attempt.id, "NotCreated", why, retryable=True)
+            self.ledger.mark_failed(attempt.id, "NotCreated", "no task was found for this "
+                                    "create: it never reached the service", retryable=True)
 
     async def _finish(self, asset: str, sku: str, request: TaskRequest, attempt: Attempt,
                       task: Task) -> Outcome:

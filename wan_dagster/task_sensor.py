@@ -29,9 +29,10 @@ ORPHAN_AFTER = timedelta(hours=2)
 SCAN_LIMIT = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class _Position:
-    """Where a round through the in-flight attempts (in expiry order) stopped."""
+    """Where a round through the in-flight attempts (in expiry order) stopped; ordered as
+    ``Ledger.in_flight`` orders them."""
 
     since: float  # submission (or creation) time, epoch seconds
     attempt_id: int
@@ -39,9 +40,6 @@ class _Position:
     @classmethod
     def of(cls, attempt: Attempt) -> _Position:
         return cls((attempt.submitted_at or attempt.created_at).timestamp(), attempt.id)
-
-    def __lt__(self, other: _Position) -> bool:
-        return (self.since, self.attempt_id) < (other.since, other.attempt_id)
 
 
 def _load(cursor: str | None) -> _Position | None:
