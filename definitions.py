@@ -1,5 +1,5 @@
 """Dagster definitions for wan-dagster (``dagster dev`` in the repository root loads this)."""
 
-from wan_dagster.defs import build_defs
+from wan_dagster.orchestration.defs import build_defs
 
 defs = build_defs()

@@ -14,11 +14,11 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from wan_dagster.batch import BACKGROUND, MODEL_SHOT, VIDEO
-from wan_dagster.catalog import load_catalog
+from wan_dagster.core.batch import BACKGROUND, MODEL_SHOT, VIDEO
+from wan_dagster.core.catalog import load_catalog
 from wan_dagster.dashscope.registry import REGISTRY, TIER_PIXELS
 from wan_dagster.emulator import tasks as emulator_tasks
-from wan_dagster.plan import BACKGROUND_MODEL, DEFAULT_VIDEO, model_shot_model, video_settings
+from wan_dagster.core.plan import BACKGROUND_MODEL, DEFAULT_VIDEO, model_shot_model, video_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from wan_dagster.defs import build_defs
+from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.emulator import Emulator
-from wan_dagster.ledger import Attempt, Ledger, Status
-from wan_dagster.mediainfo import MediaError, probe_image, probe_video
-from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+from wan_dagster.core.ledger import Attempt, Ledger, Status
+from wan_dagster.dashscope.mediainfo import MediaError, probe_image, probe_video
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -22,12 +22,12 @@ from PIL import Image
 
 import dagster as dg
 
-from wan_dagster.assets import product_catalog
-from wan_dagster.catalog import WHOLE_ROW, Catalog, CatalogError, load_catalog
-from wan_dagster.defs import build_defs
+from wan_dagster.orchestration.assets import product_catalog
+from wan_dagster.core.catalog import WHOLE_ROW, Catalog, CatalogError, load_catalog
+from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.emulator import Emulator
-from wan_dagster.ledger import Ledger
-from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+from wan_dagster.core.ledger import Ledger
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
 DATA = Path(__file__).resolve().parent.parent / "data"

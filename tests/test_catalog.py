@@ -1,5 +1,5 @@
-"""Catalog loading and row validation (wan_dagster.catalog) and the generation plan it builds on
-(wan_dagster.plan): on the sample catalog, and on small catalogs written into tmp_path."""
+"""Catalog loading and row validation (wan_dagster.core.catalog) and the generation plan it builds on
+(wan_dagster.core.plan): on the sample catalog, and on small catalogs written into tmp_path."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from wan_dagster import plan
-from wan_dagster.catalog import (DAGSTER_INVALID_SUBSTRINGS, DAGSTER_MULTI_PARTITION_CHARACTERS,
+from wan_dagster.core import plan
+from wan_dagster.core.catalog import (DAGSTER_INVALID_SUBSTRINGS, DAGSTER_MULTI_PARTITION_CHARACTERS,
                                  Catalog, CatalogError, RowError, load_catalog)
 
 DATA = Path(__file__).resolve().parent.parent / "data"

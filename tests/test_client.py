@@ -19,7 +19,7 @@ from wan_dagster.dashscope import (AmbiguousCreateError, APIError, AsyncDashScop
                                    DashScopeClient, DownloadError, PollPolicy, PriceBook,
                                    RetryPolicy, TaskStatus, TaskTimeoutError, ValidationError)
 from wan_dagster.dashscope.requests import background_generation, generic, image_to_video
-from wan_dagster.mediainfo import probe_image, probe_video
+from wan_dagster.dashscope.mediainfo import probe_image, probe_video
 
 KEY = "sk-test-KEY-must-never-leak-7f3a9"
 FAST = dict(poll=PollPolicy(0.02, 0.02, 0.2, 1.3, 0.2),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from crash_run import ASSETS, KILL_POINTS, SKUS, crash_and_recover
-from wan_dagster.ledger import Status
+from wan_dagster.core.ledger import Status
 
 POINTS = {point.name: point for point in KILL_POINTS}
 

@@ -28,7 +28,7 @@ from wan_dagster.dashscope.registry import (MAX_BODY_BYTES, REGISTRY, RESULT_TTL
                                             Output, keep_aspect_size)
 from wan_dagster.dashscope.types import SHANGHAI
 from wan_dagster.emulator import Emulator, FaultConfig
-from wan_dagster.mediainfo import probe_image, probe_video
+from wan_dagster.dashscope.mediainfo import probe_image, probe_video
 
 KEY = "sk-emulator-test-SECRET-5d1c9e"
 BACKGROUND = "/services/aigc/background-generation/generation/"

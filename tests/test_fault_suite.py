@@ -31,16 +31,16 @@ from dagster._serdes import serialize_value
 
 from big_catalog import FAST_VIDEO, build_catalog
 from conftest import EMULATOR_TIME_SCALE
-from wan_dagster.batch import BACKGROUND, MODEL_SHOT, VIDEO, BatchSettings
+from wan_dagster.core.batch import BACKGROUND, MODEL_SHOT, VIDEO, BatchSettings
 from wan_dagster.dashscope import REGISTRY, DashScopeClient, Limits, RetryPolicy, TaskStatus
-from wan_dagster.defs import build_defs
+from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.emulator import Emulator, FaultConfig
 from wan_dagster.emulator.faults import RATE_FIELDS
-from wan_dagster.ledger import Attempt, Ledger, Status
-from wan_dagster.mediainfo import probe_image, probe_video
-from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+from wan_dagster.core.ledger import Attempt, Ledger, Status
+from wan_dagster.dashscope.mediainfo import probe_image, probe_video
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
-from wan_dagster.store import LocalMediaStore
+from wan_dagster.core.store import LocalMediaStore
 
 KEY = "sk-CANARY-7f3e9b2d41c8a6e5"
 KEY_MIDDLE = "7f3e9b2d41c8a6e5"  # what a masked or truncated echo of the key would still show
@@ -394,7 +394,7 @@ def test_api_key_appears_nowhere(fault_run: FaultRun) -> None:
     needles = (KEY, KEY_MIDDLE)
     # the captures did see both runs, down to the HTTP layer at DEBUG
     assert run.first.run_id in run.output and run.again.run_id in run.output
-    assert {"httpx", "httpcore.http11", "wan_dagster.batch"} <= run.loggers
+    assert {"httpx", "httpcore.http11", "wan_dagster.core.batch"} <= run.loggers
     assert not [n for n in needles if n in run.output]
     assert not [n for n in needles if n in run.logs]
     # the event log: every event of every run, its materialization metadata, the run records

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from wan_dagster.ledger import (BILLED_USAGE_KEYS, Attempt, AttemptNotFound, Ledger,
+from wan_dagster.core.ledger import (BILLED_USAGE_KEYS, Attempt, AttemptNotFound, Ledger,
                                 LedgerConflict, Status, attempts_table, compact_body)
 
 PG_URL = os.environ.get("WAN_DAGSTER_TEST_POSTGRES_URL")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from wan_dagster.emulator import media
-from wan_dagster.mediainfo import MediaError, probe_image, probe_video
+from wan_dagster.dashscope.mediainfo import MediaError, probe_image, probe_video
 
 FPS = 30
 

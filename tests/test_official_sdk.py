@@ -7,7 +7,7 @@ from PIL import Image
 
 dashscope = pytest.importorskip("dashscope")
 
-from wan_dagster.mediainfo import probe_image, probe_video  # noqa: E402
+from wan_dagster.dashscope.mediainfo import probe_image, probe_video  # noqa: E402
 
 
 @pytest.fixture

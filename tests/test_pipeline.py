@@ -14,9 +14,9 @@ import pytest
 import dagster as dg
 
 from wan_dagster.dashscope import REGISTRY, PriceBook, Usage
-from wan_dagster.defs import build_defs
-from wan_dagster.ledger import Ledger, Status
-from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+from wan_dagster.orchestration.defs import build_defs
+from wan_dagster.core.ledger import Ledger, Status
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
 pytest_plugins = ["s3_server"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from botocore.client import BaseClient
 
-from wan_dagster.store import (LocalMediaStore, MediaStore, S3MediaStore, StoredMedia,
+from wan_dagster.core.store import (LocalMediaStore, MediaStore, S3MediaStore, StoredMedia,
                                media_key, safe_name)
 
 pytest_plugins = ["s3_server"]
@@ -183,7 +183,7 @@ def test_local_failed_fsync_leaves_no_object_and_no_temp_file(
 _WRITER_KILLED_BEFORE_RENAME = """
 import os, sys, time
 from pathlib import Path
-from wan_dagster.store import LocalMediaStore
+from wan_dagster.core.store import LocalMediaStore
 os.fsync = lambda fd: time.sleep(600)
 LocalMediaStore(Path(sys.argv[1])).put_file("video", "SKU-1", Path(sys.argv[2]), ext="mp4",
                                             content_type="video/mp4")

@@ -15,14 +15,14 @@ import pytest
 import dagster as dg
 
 from wan_dagster.dashscope import DashScopeClient
-from wan_dagster.defs import build_defs
-from wan_dagster.jobs import collect_job
-from wan_dagster.ledger import Ledger, Status
-from wan_dagster.plan import background_request
-from wan_dagster.catalog import load_catalog
-from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+from wan_dagster.orchestration.defs import build_defs
+from wan_dagster.orchestration.jobs import collect_job
+from wan_dagster.core.ledger import Ledger, Status
+from wan_dagster.core.plan import background_request
+from wan_dagster.core.catalog import load_catalog
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
-from wan_dagster.task_sensor import build_task_sensor
+from wan_dagster.orchestration.task_sensor import build_task_sensor
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SKU = "HOM-5001"  # a background and a video, no model shot

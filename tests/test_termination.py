@@ -15,11 +15,11 @@ import dagster as dg
 from crash_run import (KILL_POINTS, KillPoint, Workdir, prepare, run_media_job, start_run,
                        task_in, wait_for)
 from wan_dagster.dashscope import DashScopeClient
-from wan_dagster.catalog import load_catalog
-from wan_dagster.defs import build_defs
-from wan_dagster.ledger import Ledger, Status
-from wan_dagster.plan import background_request
-from wan_dagster.resources import (CatalogResource, DashScopeResource, LedgerResource,
+from wan_dagster.core.catalog import load_catalog
+from wan_dagster.orchestration.defs import build_defs
+from wan_dagster.core.ledger import Ledger, Status
+from wan_dagster.core.plan import background_request
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
 #: Enough to keep the one background slot busy (8-30 s of service time, scaled) for minutes.

@@ -25,13 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     import dagster as dg
 
     from .emulator import Emulator
-    from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
+    from .orchestration.resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
     started = time.monotonic()
     with Emulator(time_scale=args.time_scale) as emulator, dg.DagsterInstance.get() as instance:
         print(f"Embedded DashScope emulator at {emulator.base_url} (time scale "
               f"{args.time_scale:g}); nothing is billed. DAGSTER_HOME={os.environ['DAGSTER_HOME']}")
-        from .defs import build_defs
+        from .orchestration.defs import build_defs
 
         defs = build_defs(
             dashscope=DashScopeResource(api_key="emulator", base_url=emulator.base_url,
@@ -86,7 +86,7 @@ def _tick(defs, instance):
 
 
 def _summary(defs, costs, checks, seconds: float, out: Path) -> None:
-    from .ledger import Status
+    from .core.ledger import Status
 
     catalog = defs.resources["catalog"].load()
     ledger = defs.resources["ledger"].ledger

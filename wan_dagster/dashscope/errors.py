@@ -8,10 +8,21 @@ create was clearly refused (safe to resend), is final, or is ambiguous (reconcil
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .types import Task
+
+class _TaskState(Protocol):
+    """What an error needs of a task; a protocol, so that ``types`` (whose ``Task`` raises these
+    errors) is not imported back here."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
 
 #: 429 codes that clear with time (Throttling.AllocationQuota: too many tasks queued).
 THROTTLING_CODES = frozenset({
@@ -102,7 +113,7 @@ class AmbiguousCreateError(DashScopeError):
 class TaskTimeoutError(DashScopeError):
     """``wait`` reached its deadline. The task id is kept so nobody pays for it twice."""
 
-    def __init__(self, task: Task, waited: float):
+    def __init__(self, task: _TaskState, waited: float):
         self.task = task
         self.task_id = task.task_id
         super().__init__(f"task {task.task_id} still {task.status} after {waited:.0f}s; "
@@ -112,7 +123,7 @@ class TaskTimeoutError(DashScopeError):
 class TaskFailedError(DashScopeError):
     """Raised by ``Task.raise_for_status`` for a task that ended FAILED, CANCELED or UNKNOWN."""
 
-    def __init__(self, task: Task):
+    def __init__(self, task: _TaskState):
         self.task = task
         self.code = task.code
         super().__init__(f"task {task.task_id} {task.status}: {task.code or '-'} {task.message or ''}"

@@ -18,7 +18,7 @@ from PIL import Image
 
 from wan_dagster.dashscope.registry import (TIER_PIXELS, Family, MediaField, ModelSpec, Output,
                                             keep_aspect_size, tier_of_size)
-from wan_dagster.mediainfo import VideoInfo
+from wan_dagster.dashscope.mediainfo import VideoInfo
 
 from . import media
 from .inputs import Fetcher, Requester

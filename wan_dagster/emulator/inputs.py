@@ -19,7 +19,7 @@ from PIL import Image
 
 from wan_dagster.dashscope.registry import ImageRule, MediaField
 from wan_dagster.dashscope.validation import check_image
-from wan_dagster.mediainfo import MediaError, VideoInfo, probe_video
+from wan_dagster.dashscope.mediainfo import MediaError, VideoInfo, probe_video
 
 from . import media
 from .uploads import UploadError, Uploads

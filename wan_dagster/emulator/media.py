@@ -19,7 +19,7 @@ import av
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
-from wan_dagster.mediainfo import MediaError
+from wan_dagster.dashscope.mediainfo import MediaError
 
 Size = tuple[int, int]
 Colour = np.ndarray  # float array of shape (3,), 0..255

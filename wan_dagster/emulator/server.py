@@ -20,19 +20,36 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from wan_dagster.dashscope.registry import MAX_BODY_BYTES
 
-from .api import ApiError, DropConnection, Reply, new_request_id
-from .oss import OssError
-from .uploads import MAX_FILE_SIZE_MB
-
-if TYPE_CHECKING:
-    from .app import Emulator
+from .api import ApiError, DashScopeApi, DropConnection, Reply, new_request_id
+from .billing import Bill, Counters
+from .blobs import BlobStore
+from .clock import Clock
+from .faults import Faults
+from .oss import OssError, Signer
+from .uploads import MAX_FILE_SIZE_MB, Uploads
 
 log = logging.getLogger("wan_dagster.emulator")
+
+
+class EmulatorParts(Protocol):
+    """The parts of the emulator that requests reach; ``app.Emulator`` provides them (a
+    protocol, so that the server does not import the app that starts it)."""
+
+    api: DashScopeApi
+    uploads: Uploads
+    clock: Clock
+    counters: Counters
+    signer: Signer
+    blobs: BlobStore
+    faults: Faults
+    bill: Bill
+
+    def reset(self) -> None: ...
 
 API_PREFIX = "/api/v1"
 _CANCEL = re.compile(r"/tasks/([^/]+)/cancel/?")
@@ -51,7 +68,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, emulator: Emulator):
+    def __init__(self, host: str, port: int, emulator: EmulatorParts):
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.emulator = emulator
@@ -109,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     @property
-    def emulator(self) -> Emulator:
+    def emulator(self) -> EmulatorParts:
         return self.server.emulator
 
     def _dispatch(self) -> None:

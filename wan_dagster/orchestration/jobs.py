@@ -5,9 +5,9 @@ for "everything for these SKUs" launched from the UI with a SKU list, and a nigh
 import dagster as dg
 
 from .assets import product_catalog
-from .batch import ASSETS
+from ..core.batch import ASSETS
 from .generation import GenerationConfig, Resources, collect_attempt, run_generation
-from .ledger import Status
+from ..core.ledger import Status
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import fingerprints, register_skus
 

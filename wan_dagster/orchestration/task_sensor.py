@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from .dashscope import DashScopeClient, DashScopeError, TaskStatus
-from .dashscope.errors import is_resubmittable
-from .ledger import Attempt, Ledger, LedgerConflict, Status
+from ..dashscope import DashScopeClient, DashScopeError, TaskStatus
+from ..dashscope.errors import is_resubmittable
+from ..core.ledger import Attempt, Ledger, LedgerConflict, Status
 from .resources import DashScopeResource, LedgerResource
 
 #: Dagster gives a tick 60 s by default; like dagster-fivetran's polling sensor, keep 20 spare.

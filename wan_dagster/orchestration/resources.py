@@ -15,11 +15,11 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
-from .catalog import Catalog, load_catalog
-from .dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
-from .ledger import Ledger
-from .plan import DEFAULT_VIDEO, VideoDefaults
-from .store import LocalMediaStore, MediaStore, S3MediaStore
+from ..core.catalog import Catalog, load_catalog
+from ..dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
+from ..core.ledger import Ledger
+from ..core.plan import DEFAULT_VIDEO, VideoDefaults
+from ..core.store import LocalMediaStore, MediaStore, S3MediaStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ class DashScopeResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.uses_emulator:
-            from .emulator import Emulator
+            from ..emulator import Emulator
 
             self._emulator = Emulator(time_scale=self.emulator_time_scale).start()
             context.log.info(f"No DASHSCOPE_API_KEY set: using the embedded DashScope emulator at "

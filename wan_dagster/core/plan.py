@@ -19,18 +19,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from PIL import Image
 
-from .dashscope.errors import ValidationError
-from .dashscope.inputs import REMOTE_PREFIXES
-from .dashscope.registry import REGISTRY, TIER_PIXELS, Family, ModelSpec
-from .dashscope.requests import (TaskRequest, background_generation, image_to_video, shoe_model,
+from ..dashscope.errors import ValidationError
+from ..dashscope.inputs import REMOTE_PREFIXES
+from ..dashscope.registry import REGISTRY, TIER_PIXELS, Family, ModelSpec
+from ..dashscope.requests import (TaskRequest, background_generation, image_to_video, shoe_model,
                                  virtual_model)
-
-if TYPE_CHECKING:
-    from .catalog import Product
+from .product import Product
 
 __all__ = [
     "APPAREL_MODEL", "BACKGROUND_MODEL", "DEFAULT_VIDEO", "SHOE_MODEL", "VideoDefaults",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import os
 import posixpath
 import re
@@ -34,8 +33,9 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import plan
-from .dashscope.inputs import REMOTE_PREFIXES
+from ..dashscope.inputs import REMOTE_PREFIXES
 from .plan import DEFAULT_VIDEO, VideoDefaults
+from .product import Product
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
            "load_catalog"]
@@ -102,38 +102,6 @@ class RowError:
         """The SKU whose partition this error fails, or ``<row N>`` when the row has no usable
         SKU (empty, or one Dagster cannot take as a partition key)."""
         return self.sku if _usable_key(self.sku) else f"<row {self.row}>"
-
-
-@dataclass(frozen=True)
-class Product:
-    """A valid catalog row, image cells resolved (local paths as str, or URLs); None means empty
-    (the plan's defaults apply)."""
-
-    row: int
-    sku: str
-    title: str
-    brand: str
-    category: str
-    cutout_image: str
-    model_image: str | None
-    model_mask: str | None
-    shoe_template: str | None
-    background_prompt: str
-    model_prompt: str | None
-    face_prompt: str | None
-    video_prompt: str | None
-    video_model: str | None
-    video_resolution: str | None
-    video_duration: int | None
-    video_audio: bool | None
-    #: Per asset, what its generation depends on (``plan.input_fingerprints``).
-    input_fingerprints: Mapping[str, str] = field(default_factory=dict, hash=False)
-
-    @property
-    def fingerprint(self) -> str:
-        """One hash of every asset's inputs: what the catalog sensor compares to see a change."""
-        return hashlib.sha256(json.dumps(dict(self.input_fingerprints), sort_keys=True)
-                              .encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ import pandas as pd
 
 import dagster as dg
 
-from .batch import ASSETS, BACKGROUND, MODEL_SHOT, VIDEO
+from ..core.batch import ASSETS, BACKGROUND, MODEL_SHOT, VIDEO
 from .generation import GenerationConfig, Resources, run_generation
-from .dashscope.registry import TIER_PIXELS
-from .ledger import Status
-from .mediainfo import MediaError, probe_image, probe_video
+from ..dashscope.registry import TIER_PIXELS
+from ..core.ledger import Status
+from ..dashscope.mediainfo import MediaError, probe_image, probe_video
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
 sku_partitions = dg.DynamicPartitionsDefinition(name="sku")
@@ -120,7 +120,7 @@ def media_decodes(ledger: LedgerResource, media_store: MediaStoreResource):
 
 def _media_problem(store, attempt) -> str | None:
     """Why a stored file is not what its request asked for, or None."""
-    from .store import media_key
+    from ..core.store import media_key
 
     ext = "mp4" if attempt.output_uri.endswith(".mp4") else "png"
     key = media_key(attempt.asset, attempt.sku, attempt.output_sha256, ext)

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from .catalog import Product
-from .dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
+from ..dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
                         Task, TaskStatus, TaskTimeoutError)
-from .dashscope.errors import is_resubmittable
-from .dashscope.limits import SlotCounter
-from .dashscope.pricing import Cost
-from .dashscope.registry import Output
-from .dashscope.requests import TaskRequest
+from ..dashscope.errors import is_resubmittable
+from ..dashscope.limits import SlotCounter
+from ..dashscope.pricing import Cost
+from ..dashscope.registry import Output
+from ..dashscope.requests import TaskRequest
 from .ledger import Attempt, Ledger, Status
-from .mediainfo import probe_image, probe_video
+from ..dashscope.mediainfo import probe_image, probe_video
 from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
                    video_request, video_source)
 from .store import MediaStore, StoredMedia

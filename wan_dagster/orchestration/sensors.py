@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import dagster as dg
 
 from .assets import sku_partitions
-from .catalog import Catalog
+from ..core.catalog import Catalog
 from .resources import CatalogResource
 
 PARTITION_CHUNK = 1000  # dynamic partitions are added in chunks (SQLite variable limits)

@@ -14,12 +14,12 @@ from typing import Awaitable, Callable, Iterable, TypeVar
 import dagster as dg
 from PIL import Image
 
-from .batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome, Withdrawn
-from .catalog import Catalog, Product
-from .dashscope import REGISTRY, PriceBook, Usage
-from .dashscope.registry import BillingUnit
-from .ledger import Ledger, Status
-from .plan import BACKGROUND_MODEL, VideoDefaults, model_shot_model, video_settings
+from ..core.batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome, Withdrawn
+from ..core.catalog import Catalog, Product
+from ..dashscope import REGISTRY, PriceBook, Usage
+from ..dashscope.registry import BillingUnit
+from ..core.ledger import Ledger, Status
+from ..core.plan import BACKGROUND_MODEL, VideoDefaults, model_shot_model, video_settings
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
 
