@@ -1,0 +1,1 @@
+"""Drawing and writing the sample catalog; `data/make_sample_data.py` runs it."""
