@@ -21,7 +21,7 @@ from ..core.ledger import Ledger
 from ..core.plan import DEFAULT_VIDEO, VideoDefaults
 from ..core.store import LocalMediaStore, MediaStore, S3MediaStore
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # wan_dagster/orchestration/ -> the repository
 
 
 class DashScopeResource(dg.ConfigurableResource):
