@@ -39,6 +39,9 @@ RESULT_TTL_SECONDS = 24 * 3600
 #: A create body over 16 MiB is refused (413 BadRequest.TooLarge); so is one base64 item over 20 MiB.
 MAX_BODY_BYTES = 16 * MiB
 MAX_DATA_URI_BYTES = 20 * MiB
+#: No model documents an input image over 7000 px a side (PORTRAIT_RULE); one declaring more
+#: pixels than that is refused from its header, before a tiny file can decode into gigabytes.
+MAX_IMAGE_PIXELS = 7000 * 7000
 
 
 class Family(StrEnum):
