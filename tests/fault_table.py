@@ -38,7 +38,7 @@ def cutout() -> bytes:
 def one(stage: str, kind: str, times: int, workdir: Path) -> dict:
     with Emulator(time_scale=0.002, seed=1) as emulator, DashScopeClient(
             api_key="sk-fault-table", base_url=emulator.base_url, reconcile_delay=0.05,
-            poll=PollPolicy(0.02, 0.02, 0.2, 1.3, 0.2),
+            poll=PollPolicy(time_scale=0.002),
             retry=RetryPolicy(max_retries=6, initial_delay=0.01, max_delay=0.1)) as client:
         emulator.faults.inject(stage, kind, times=times)
         outcome = ""

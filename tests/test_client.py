@@ -22,7 +22,7 @@ from wan_dagster.dashscope.requests import background_generation, generic, image
 from wan_dagster.dashscope.mediainfo import probe_image, probe_video
 
 KEY = "sk-test-KEY-must-never-leak-7f3a9"
-FAST = dict(poll=PollPolicy(0.02, 0.02, 0.2, 1.3, 0.2),
+FAST = dict(poll=PollPolicy(time_scale=0.002),
             retry=RetryPolicy(max_retries=6, initial_delay=0.01, max_delay=0.1),
             reconcile_delay=0.05, timeout=5.0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -12,7 +13,8 @@ import httpx
 from .errors import APIConnectionError, APIError, APITimeoutError
 from .limits import AccountState, ModelLimiter, account_state
 from .policy import PollPolicy, RetryPolicy
-from .registry import BASE_URLS, FETCH_REQUESTS_PER_SECOND, REGISTRY, Limits, Region, Registry
+from .registry import (BASE_URLS, FETCH_REQUESTS_PER_SECOND, REGISTRY, Limits, Region, Registry,
+                       RunTime)
 from .types import SHANGHAI
 
 USER_AGENT = "wan-dagster/0.1.0 (httpx)"
@@ -78,13 +80,35 @@ class ClientConfig:
         return config
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """What this client knows of a task it created: its request's run-time window and the
+    monotonic moment the create was sent (the task cannot have started earlier)."""
+
+    run_time: RunTime
+    sent_at: float
+
+
 class ClientCore:
     """What the flows share: this instance's config and its account's process-wide state."""
+
+    #: How many created tasks' expectations are remembered (a bound, not a working set).
+    EXPECTATIONS_KEPT = 10_000
 
     def __init__(self, config: ClientConfig, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND):
         self.config = config
         self.account: AccountState = account_state(config.base_url, config.api_key.reveal(),
                                                    fetch_per_second)
+        self._expectations: OrderedDict[str, Expectation] = OrderedDict()
+
+    def expect(self, task_id: str, expectation: Expectation) -> None:
+        """Remember how long a task this client created should run, for ``wait``'s cadence."""
+        self._expectations[task_id] = expectation
+        while len(self._expectations) > self.EXPECTATIONS_KEPT:
+            self._expectations.popitem(last=False)
+
+    def expectation(self, task_id: str) -> Expectation | None:
+        return self._expectations.get(task_id)
 
     def __repr__(self) -> str:
         return f"<DashScope client {self.config.base_url}>"

@@ -18,13 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping
 
-from ._core import ClientCore, api_error, list_time, reconcile_window
+from ._core import ClientCore, Expectation, api_error, list_time, reconcile_window
 from .errors import (AmbiguousCreateError, APIConnectionError, APIError, DashScopeError,
                      Disposition, DownloadError, TaskTimeoutError, create_disposition,
                      read_disposition)
 from .limits import SlotCounter
-from .registry import ModelSpec, Output
-from .types import Task, TaskPage, TaskSummary
+from .registry import ModelSpec, Output, run_time
+from .types import Task, TaskPage, TaskStatus, TaskSummary
 
 if TYPE_CHECKING:
     from .requests import TaskRequest
@@ -152,14 +152,24 @@ def list_all(core: ClientCore, *, max_pages: int = 20, page_size: int = 100, **f
 
 
 def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | None) -> Flow:
-    """Poll until the task ends, adaptively. FAILED/CANCELED/UNKNOWN are returned, not raised.
-    Transient read trouble only delays the answer: a paid task is never given up over a blip.
-    At the deadline TaskTimeoutError carries the task id so the caller can resume later."""
-    output = core.config.registry.get(model).output if model else Output.VIDEO
+    """Poll until the task ends, at the cadence of its run-time window (``PollPolicy``).
+    FAILED/CANCELED/UNKNOWN are returned, not raised. Transient read trouble only delays the
+    answer: a paid task is never given up over a blip. At the deadline TaskTimeoutError carries
+    the task id so the caller can resume later."""
     policy = core.config.poll
+    known = core.expectation(task_id)
+    if known is not None:
+        expected, running_since = known.run_time, known.sent_at
+    else:  # not created here (a resumed task): the model's window, start unknown
+        output = core.config.registry.get(model).output if model else Output.VIDEO
+        expected, running_since = run_time(output), None
     started = time.monotonic()
     last = Task(task_id=task_id, status="NOT_YET_FETCHED", model=model)
     interval: float | None = None
+    queued_at: float | None = None  # when it was last seen queued
+    if running_since is not None:
+        interval = policy.delay(expected, started - running_since)
+        yield Sleep(interval if timeout is None else min(interval, timeout))
     while True:
         try:
             last = yield from fetch(core, task_id, model)
@@ -169,12 +179,19 @@ def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | Non
         else:
             if last.is_terminal:
                 return last
-        elapsed = time.monotonic() - started
+        now = time.monotonic()
+        if last.status == TaskStatus.PENDING:
+            queued_at, running_since = now, None
+        elif running_since is None:
+            # It started after it was last seen queued; never seen queued, it may be near its end.
+            running_since = queued_at if queued_at is not None else (
+                now - expected.shortest * policy.time_scale)
+        elapsed = now - started
         if timeout is not None and elapsed >= timeout:
             raise TaskTimeoutError(last, elapsed)
-        interval = policy.interval(output, elapsed, interval)
-        remaining = None if timeout is None else timeout - elapsed
-        yield Sleep(interval if remaining is None else min(interval, remaining))
+        interval = policy.delay(expected, None if running_since is None else now - running_since,
+                                interval)
+        yield Sleep(interval if timeout is None else min(interval, timeout - elapsed))
 
 
 def cancel(core: ClientCore, task_id: str) -> Flow:
@@ -219,6 +236,7 @@ def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: 
                  known: frozenset[str]) -> Flow:
     """One create: its task (found by reconciliation if the answer was lost), or the error."""
     sent_at = _now()
+    expectation = Expectation(spec.run_time(request.parameters), time.monotonic())
     try:
         response = yield send
         if not response.is_success:
@@ -227,10 +245,12 @@ def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: 
         if create_disposition(exc) is Disposition.RECONCILE:
             found = yield from reconcile(core, spec, request, sent_at, known, exc)
             if found is not None:
+                core.expect(found.task_id, expectation)
                 return found
         raise
     task = Task.from_response(response.json(), spec.name)
     core.account.own(task.task_id)
+    core.expect(task.task_id, expectation)
     return task
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .registry import Output
+from .registry import RunTime
 
 
 @dataclass(frozen=True)
@@ -25,24 +25,39 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Adaptive polling: images are checked every few seconds (the docs: every 3 s for the first
-    30 s, then less often), videos, which take minutes, start slower and back off to ~15 s."""
+    """When to look at a task again, from its request's run-time window (``RunTime``).
 
-    image_initial: float = 3.0
-    video_initial: float = 5.0
+    A task cannot end before it has run for the window's shortest time, so nothing is fetched
+    before then; inside the window it is fetched every eighth of the window (1-5 s), which keeps
+    the delay in noticing its end to half that; past the window it backs off to the docs' 15 s.
+    A task still queued is looked at four times per shortest run time: it cannot end sooner.
+    Intervals are in service seconds; ``time_scale`` shrinks them for an emulator that runs
+    faster than the service."""
+
+    window_fraction: float = 1 / 8
+    near_min: float = 1.0
+    near_max: float = 5.0
+    queued_fraction: float = 1 / 4
     maximum: float = 15.0
     growth: float = 1.3
-    steady_after: float = 30.0  # seconds of waiting before the interval starts to grow
+    time_scale: float = 1.0
 
-    def interval(self, output: Output, elapsed: float, previous: float | None) -> float:
-        start = self.image_initial if output == Output.IMAGE else self.video_initial
-        if previous is None or elapsed < self.steady_after:
-            base = start
-        else:
-            base = min(self.maximum, previous * self.growth)
-        return base * random.uniform(0.9, 1.1)
+    def delay(self, expected: RunTime, running_for: float | None,
+              previous: float | None = None) -> float:
+        """Seconds (real) until the next fetch. ``running_for``: real seconds since the earliest
+        moment the task may have started running; None while it is queued."""
+        k = self.time_scale
+        shortest, longest = expected.shortest * k, expected.longest * k
+        if running_for is None:
+            return max(self.near_min * k, shortest * self.queued_fraction)
+        if running_for < shortest:
+            return shortest - running_for
+        near = min(max((longest - shortest) * self.window_fraction, self.near_min * k),
+                   self.near_max * k)
+        if running_for < longest:
+            return near
+        return min(self.maximum * k, max(near, (previous or near) * self.growth))
 
     def scaled(self, factor: float) -> PollPolicy:
-        """The same shape, faster or slower (for an emulator run with a time scale)."""
-        return PollPolicy(self.image_initial * factor, self.video_initial * factor,
-                          self.maximum * factor, self.growth, self.steady_after * factor)
+        """The same cadence for a service whose time runs ``factor`` times as fast."""
+        return replace(self, time_scale=self.time_scale * factor)

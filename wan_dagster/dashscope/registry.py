@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Mapping
 
 MiB = 1024 * 1024
 MB = 1000 * 1000
@@ -39,6 +39,9 @@ RESULT_TTL_SECONDS = 24 * 3600
 #: A create body over 16 MiB is refused (413 BadRequest.TooLarge); so is one base64 item over 20 MiB.
 MAX_BODY_BYTES = 16 * MiB
 MAX_DATA_URI_BYTES = 20 * MiB
+#: No model documents an input image over 7000 px a side (PORTRAIT_RULE); one declaring more
+#: pixels than that is refused from its header, before a tiny file can decode into gigabytes.
+MAX_IMAGE_PIXELS = 7000 * 7000
 
 
 class Family(StrEnum):
@@ -245,6 +248,48 @@ class Limits:
 UNDOCUMENTED_LIMITS = Limits(submit_per_second=1.0, concurrency=1, documented=False)
 
 
+# --------------------------------------------------------------------------- run times
+
+
+@dataclass(frozen=True)
+class RunTime:
+    """How long a task runs once the service has started it, in service seconds.
+
+    The docs give ranges only: images finish "within a few tens of seconds" (seed 000 L1988),
+    videos take "usually 1-5 minutes" (seed 002 L4824), longer for longer and larger videos.
+    ``run_time`` turns that into a window per request; the emulator draws its run times from
+    it and the client polls by it, so both read the same fact."""
+
+    shortest: float
+    longest: float
+
+
+IMAGE_RUN_TIME = RunTime(8.0, 30.0)
+#: Every video's run time lies in here, whatever its length and size.
+VIDEO_RUN_TIME = RunTime(60.0, 300.0)
+#: A video's typical run time: a base, plus per second of video, plus per 1080P-sized frame.
+_VIDEO_BASE, _VIDEO_PER_SECOND, _VIDEO_PER_FULL_HD = 60.0, 160.0 / 15, 80.0
+#: How far one video's run time strays from the typical one.
+_VIDEO_SPREAD = 0.1
+
+
+def run_time(output: Output, duration_s: float | None = None, pixels: int | None = None
+             ) -> RunTime:
+    """The run-time window of a task producing ``output``; for a video, of that length and
+    frame size (None: not known, the whole video window)."""
+    if output is not Output.VIDEO:
+        return IMAGE_RUN_TIME
+    if duration_s is None or pixels is None:
+        return VIDEO_RUN_TIME
+    typical = (_VIDEO_BASE + _VIDEO_PER_SECOND * duration_s
+               + _VIDEO_PER_FULL_HD * pixels / TIER_PIXELS["1080P"])
+
+    def bounded(seconds: float) -> float:
+        return min(max(seconds, VIDEO_RUN_TIME.shortest), VIDEO_RUN_TIME.longest)
+
+    return RunTime(bounded(typical * (1 - _VIDEO_SPREAD)), bounded(typical * (1 + _VIDEO_SPREAD)))
+
+
 # --------------------------------------------------------------------------- model spec
 
 
@@ -279,6 +324,19 @@ class ModelSpec:
         """The documented default of a parameter (None if there is none)."""
         p = self.param(name)
         return p.default if p else None
+
+    def run_time(self, parameters: Mapping[str, Any]) -> RunTime:
+        """The run-time window of a create with these ``parameters`` (defaults filled in)."""
+        video = self.video
+        if video is None:
+            return run_time(self.output)
+        duration = float(parameters.get("duration", video.default_duration))
+        tier = video.default_tier
+        if video.tier_param == "resolution":
+            tier = str(parameters.get("resolution", tier))
+        elif video.tier_param == "size" and parameters.get("size", video.default_size):
+            tier = tier_of_size(str(parameters.get("size", video.default_size)))
+        return run_time(Output.VIDEO, duration, TIER_PIXELS.get(tier))
 
 
 # --------------------------------------------------------------------------- shared pieces

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from .registry import REGISTRY, ImageRule, MediaField, ModelSpec, Registry
+from .registry import MAX_IMAGE_PIXELS, REGISTRY, ImageRule, MediaField, ModelSpec, Registry
 
 
 def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = REGISTRY) -> list[str]:
@@ -83,10 +83,16 @@ def _check_media_value(spec: ModelSpec, media: MediaField, value: Any) -> list[s
 
 
 def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
-    """Problems with image ``data`` under ``rule``; ``field`` names it in each message."""
+    """Problems with image ``data`` under ``rule``; ``field`` names it in each message.
+
+    Format, sides and bytes are read from the header; an image declaring more pixels than any
+    model accepts is refused there, so a tiny file cannot decode into gigabytes."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt, (width, height), mode = img.format or "?", img.size, img.mode
+            problems = _header_problems(data, fmt, width, height, rule, field)
+            if width * height > MAX_IMAGE_PIXELS:
+                return problems
             # Decode every pixel, not just the header: a truncated or corrupt file is refused
             # here rather than accepted, paid for and failed by the service.
             img.load()
@@ -96,7 +102,22 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
         return [f"{field}: not a readable image ({_unidentified(data)})"]
     except (OSError, Image.DecompressionBombError) as exc:
         return [f"{field}: not a readable image ({exc})"]
+    if rule.alpha == "required" and not transparent:
+        problems.append(f"{field}: must be an RGBA image with a transparent background "
+                        f"(got {fmt} mode {mode}{' with no transparent pixel' if has_alpha else ''})")
+    if rule.alpha == "forbidden" and has_alpha:
+        problems.append(f"{field}: must not have an alpha channel (got {fmt} mode {mode}); "
+                        f"flatten it to RGB first")
+    return problems
+
+
+def _header_problems(data: bytes, fmt: str, width: int, height: int, rule: ImageRule,
+                     field: str) -> list[str]:
+    """The rules an image's header alone decides."""
     problems = []
+    if width * height > MAX_IMAGE_PIXELS:
+        problems.append(f"{field}: {width}x{height} px is more than any model accepts "
+                        f"({MAX_IMAGE_PIXELS / 1e6:g} megapixels)")
     if fmt not in rule.formats:
         problems.append(f"{field}: format {fmt} not accepted; use one of {sorted(rule.formats)}")
     short, long = sorted((width, height))
@@ -112,12 +133,6 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
     if rule.max_bytes is not None and len(data) > rule.max_bytes:
         problems.append(f"{field}: {len(data) / 1e6:.1f} MB; the limit is "
                         f"{rule.max_bytes / 1e6:g} MB")
-    if rule.alpha == "required" and not transparent:
-        problems.append(f"{field}: must be an RGBA image with a transparent background "
-                        f"(got {fmt} mode {mode}{' with no transparent pixel' if has_alpha else ''})")
-    if rule.alpha == "forbidden" and has_alpha:
-        problems.append(f"{field}: must not have an alpha channel (got {fmt} mode {mode}); "
-                        f"flatten it to RGB first")
     return problems
 
 

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from wan_dagster.dashscope.registry import (RESULT_TTL_SECONDS, TIER_PIXELS, ModelSpec, Output)
+from wan_dagster.dashscope.registry import RESULT_TTL_SECONDS, ModelSpec, Output, run_time
 from wan_dagster.dashscope.types import TaskStatus
 
 from .billing import Bill
@@ -42,12 +42,6 @@ log = logging.getLogger(__name__)
 
 #: Service-side seconds from submit to start when a slot is free (images, videos).
 _DISPATCH_DELAY = {"image": (0.05, 1.0), "video": (2.0, 8.0)}
-#: Service-side run time of an image task.
-_IMAGE_LATENCY = (8.0, 30.0)
-#: Video run time: base + per output second + per tier pixel budget, within the 1-5 min the
-#: docs give, with ±10 % jitter.
-_VIDEO_BASE, _VIDEO_PER_SECOND, _VIDEO_PER_FULL_HD = 60.0, 160.0 / 15, 80.0
-_VIDEO_LATENCY_RANGE = (60.0, 300.0)
 #: Between scheduler passes when nothing is due sooner (safety net; passes are event-driven).
 _MAX_IDLE_WAIT = 1.0
 
@@ -294,16 +288,14 @@ class Tasks:
         return int.from_bytes(digest[:4], "big")
 
     def _latency(self, task: Task, facts: Facts | None) -> float:
-        """Scaled run time of a task, from what it produced (None: an injected failure)."""
+        """Scaled run time of a task, drawn from the registry's window for what it produced
+        (None: an injected failure)."""
         if task.kind == "image":
-            seconds = self._rng.uniform(*_IMAGE_LATENCY)
+            window = run_time(Output.IMAGE)
         else:
             facts = facts or Facts()
-            full_hd = TIER_PIXELS["1080P"]
-            seconds = (_VIDEO_BASE + _VIDEO_PER_SECOND * facts.duration_s
-                       + _VIDEO_PER_FULL_HD * facts.width * facts.height / full_hd)
-            seconds *= self._rng.uniform(0.9, 1.1)
-            seconds = min(max(seconds, _VIDEO_LATENCY_RANGE[0]), _VIDEO_LATENCY_RANGE[1])
+            window = run_time(Output.VIDEO, facts.duration_s, facts.width * facts.height)
+        seconds = self._rng.uniform(window.shortest, window.longest)
         return self._clock.scaled(seconds * task.slow)
 
     def _work(self, task: Task, who: Requester, seed: int) -> None:

@@ -1,11 +1,12 @@
 """Lower bound on the sample batch's wall time under the emulator's limits and latencies
 (not a test: run it next to the main command to compare).
 
-    .venv/bin/python tests/batch_bound.py [--time-scale 0.02]
+    .venv/bin/python benchmarks/batch_bound.py [--time-scale 0.02]
 
 Per model: tasks cannot finish faster than their submit rate allows, nor faster than their
 shortest possible run times spread over the model's concurrent slots; and every video waits
-for its still. The emulator's shortest run times are its documented minima with -10 % jitter.
+for its still. Shortest run times are the registry's run-time windows, which the emulator
+draws from.
 """
 
 from __future__ import annotations
@@ -16,20 +17,18 @@ from pathlib import Path
 
 from wan_dagster.core.batch import BACKGROUND, MODEL_SHOT, VIDEO
 from wan_dagster.core.catalog import load_catalog
-from wan_dagster.dashscope.registry import REGISTRY, TIER_PIXELS
-from wan_dagster.emulator import tasks as emulator_tasks
+from wan_dagster.dashscope.registry import REGISTRY, TIER_PIXELS, Output, run_time
 from wan_dagster.core.plan import BACKGROUND_MODEL, DEFAULT_VIDEO, model_shot_model, video_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def min_latency(model: str, duration: float = 0, tier: str = "480P") -> float:
-    """The emulator's shortest run time for a task (unscaled seconds)."""
-    if REGISTRY.get(model).video is None:
-        return emulator_tasks._IMAGE_LATENCY[0]
-    seconds = (emulator_tasks._VIDEO_BASE + emulator_tasks._VIDEO_PER_SECOND * duration
-               + emulator_tasks._VIDEO_PER_FULL_HD * TIER_PIXELS[tier] / TIER_PIXELS["1080P"])
-    return max(emulator_tasks._VIDEO_LATENCY_RANGE[0], 0.9 * seconds)
+    """The shortest run time of a task (service seconds), from the registry's window."""
+    spec = REGISTRY.get(model)
+    if spec.video is None:
+        return run_time(spec.output).shortest
+    return run_time(Output.VIDEO, duration, TIER_PIXELS[tier]).shortest
 
 
 def bound(scale: float) -> tuple[float, dict[str, float]]:

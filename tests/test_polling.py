@@ -1,0 +1,90 @@
+"""Polling cadence: nothing is fetched before a task can have ended, its end is noticed soon
+after, and a queued task is not polled as if it were about to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from wan_dagster.dashscope import REGISTRY, DashScopeClient, PollPolicy, TaskTimeoutError
+from wan_dagster.dashscope.registry import IMAGE_RUN_TIME, VIDEO_RUN_TIME, Output, RunTime, run_time
+from wan_dagster.dashscope.requests import image_to_video
+
+from test_client import FAST, KEY, _photo
+
+WINDOW = RunTime(100.0, 140.0)
+
+
+def test_nothing_is_fetched_before_the_shortest_run_time() -> None:
+    policy = PollPolicy()
+    assert policy.delay(WINDOW, 0.0) == 100.0
+    assert policy.delay(WINDOW, 60.0) == 40.0
+
+
+def test_inside_the_window_it_polls_every_eighth_of_it_within_1_to_5_seconds() -> None:
+    policy = PollPolicy()
+    assert policy.delay(WINDOW, 100.0) == 5.0  # 40 s / 8
+    assert policy.delay(RunTime(100.0, 116.0), 101.0) == 2.0
+    assert policy.delay(RunTime(10.0, 12.0), 11.0) == 1.0
+
+
+def test_past_the_window_it_backs_off_to_the_documented_15_seconds() -> None:
+    policy = PollPolicy()
+    delays = [policy.delay(WINDOW, 150.0)]
+    for _ in range(10):
+        delays.append(policy.delay(WINDOW, 150.0, delays[-1]))
+    assert delays == sorted(delays) and delays[0] == 6.5 and delays[-1] == 15.0
+
+
+def test_a_queued_task_is_looked_at_four_times_per_shortest_run_time() -> None:
+    assert PollPolicy().delay(WINDOW, None) == 25.0
+    assert PollPolicy().delay(RunTime(2.0, 3.0), None) == 1.0
+
+
+def test_time_scale_shrinks_every_interval() -> None:
+    fast = PollPolicy().scaled(0.01)
+    assert fast.delay(WINDOW, 0.0) == pytest.approx(1.0)
+    assert fast.delay(WINDOW, 1.2) == pytest.approx(0.05)
+
+
+def test_a_video_request_s_window_follows_its_length_and_size() -> None:
+    flash = REGISTRY.get("wan2.2-i2v-flash")
+    short = flash.run_time({"resolution": "480P", "duration": 5})
+    assert VIDEO_RUN_TIME.shortest <= short.shortest < short.longest <= VIDEO_RUN_TIME.longest
+    longer = REGISTRY.get("wan2.5-i2v-preview").run_time({"resolution": "1080P", "duration": 10})
+    assert longer.shortest > short.longest
+    assert REGISTRY.get("wanx-background-generation-v2").run_time({}) == IMAGE_RUN_TIME
+    assert run_time(Output.VIDEO) == VIDEO_RUN_TIME
+
+
+@pytest.mark.emulator(time_scale=0.01)
+def test_a_created_video_is_fetched_only_inside_its_window(emulator) -> None:
+    """Against the emulator, which draws run times from the same window: a 5 s 480P video
+    (115-141 service seconds) is fetched at most (window / near interval) + 2 times."""
+    options = {**FAST, "poll": PollPolicy(time_scale=0.01)}
+    with DashScopeClient(api_key=KEY, base_url=emulator.base_url, **options) as client:
+        request = image_to_video(_photo(), model="wan2.2-i2v-flash", prompt="slow turn",
+                                 resolution="480P", duration=5)
+        task = client.wait(client.create(request))
+    assert task.status == "SUCCEEDED"
+    window = request.spec.run_time(request.parameters)
+    near = (window.longest - window.shortest) / 8
+    assert 1 <= emulator.counters["fetches"] <= (window.longest - window.shortest) / near + 2
+
+
+@pytest.mark.emulator(time_scale=0.01)
+def test_a_resumed_task_of_unknown_start_is_polled_as_if_near_its_end(emulator) -> None:
+    """A task this client did not create (a re-run resuming it) may be about to end, so it is
+    polled at the window's cadence at once; the client that created it knows it cannot end
+    before the shortest run time (0.6 s here) and fetches nothing sooner."""
+    options = {**FAST, "poll": PollPolicy(time_scale=0.01)}
+    request = image_to_video(_photo(), model="wan2.2-i2v-flash", prompt="x", duration=5)
+    with DashScopeClient(api_key=KEY, base_url=emulator.base_url, **options) as creator:
+        task = creator.create(request)
+        with pytest.raises(TaskTimeoutError):
+            creator.wait(task, timeout=0.3)
+        by_creator = emulator.counters["fetches"]
+    with DashScopeClient(api_key=KEY, base_url=emulator.base_url, **options) as resumer:
+        with pytest.raises(TaskTimeoutError):
+            resumer.wait(task.task_id, model=request.model, timeout=0.3)
+    assert by_creator == 1  # the deadline's last look
+    assert emulator.counters["fetches"] - by_creator >= 3
