@@ -240,9 +240,10 @@ CASES: list[Case] = [
     video_case("duration '5s'", "BAD-DUR-UNIT", "video_duration", f"{SECONDS}, got '5s'",
                "wan2.2-i2v-flash", "480P", "5s"),
     # prompts over the registry's lengths
-    Case("background prompt of 151 characters", "BAD-BG-PROMPT", "BAG-3002",
-         "background_prompt", "must be at most 150 characters, got 151",
-         {"background_prompt": "b" * 151}),
+    # seed 000 L1524: 150 English words (a 151-character, 30-word prompt is fine)
+    Case("background prompt of 151 words", "BAD-BG-PROMPT", "BAG-3002",
+         "background_prompt", "must be at most 150 words (a Chinese character counts as one), "
+         "got 151", {"background_prompt": " ".join(["bag"] * 151)}),
     video_case("video prompt of 801 characters on a silent model", "BAD-VID-PROMPT",
                "video_prompt", "must be at most 800 characters, got 801", "wan2.2-i2v-flash",
                "480P", 5, video_prompt="v" * 801),

@@ -22,10 +22,14 @@ def test_i2v_tiers_durations_and_defaults_per_model():
     assert REGISTRY.get("wan2.6-i2v-us").video.durations == (5, 10, 15)
 
 
-def test_audio_parameter_only_where_the_newer_page_allows_it():
-    # seed 000 L5074-5087: parameters.audio is wan2.6-i2v-flash only (newer page wins)
+def test_audio_parameter_where_a_page_documents_it():
+    # seed 000 L5074-5087 lists parameters.audio for wan2.6-i2v-flash; seed 002 L493-499
+    # documents audio=false (a silent video) for wan2.5-i2v-preview, which the newer page does
+    # not contradict, with audio_url taking precedence there (the reverse of wan2.6, L5079)
     with_audio = {s.name for s in REGISTRY if s.family == Family.IMAGE_TO_VIDEO and s.param("audio")}
-    assert with_audio == {"wan2.6-i2v-flash"}
+    assert with_audio == {"wan2.6-i2v-flash", "wan2.5-i2v-preview"}
+    assert REGISTRY.get("wan2.5-i2v-preview").video.audio_url_wins
+    assert not REGISTRY.get("wan2.6-i2v-flash").video.audio_url_wins
     audio_url = {s.name for s in REGISTRY if s.family == Family.IMAGE_TO_VIDEO
                  and s.media_field("audio_url")}
     assert audio_url == {"wan2.6-i2v-flash", "wan2.6-i2v", "wan2.6-i2v-us", "wan2.5-i2v-preview"}

@@ -172,7 +172,7 @@ def test_url_only_field_asks_for_an_upload(frame: Path) -> None:
                                                       model="wan2.6-r2v"))
     assert len(problems) == 1
     assert problems[0].startswith("input.reference_urls[0]: model wan2.6-r2v takes only")
-    assert str(frame) in problems[0] and "client.upload_file('wan2.6-r2v', path)" in problems[0]
+    assert str(frame) in problems[0] and "client.upload_file('wan2.6-r2v', path, field='reference_urls')" in problems[0]
 
 
 # --------------------------------------------------------------------------- image rules

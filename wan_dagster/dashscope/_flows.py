@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping
 
 from ._core import ClientCore, Expectation, api_error, list_time, reconcile_window
 from .errors import (AmbiguousCreateError, APIConnectionError, APIError, DashScopeError,
-                     Disposition, DownloadError, TaskTimeoutError, create_disposition,
-                     read_disposition)
+                     Disposition, DownloadError, TaskTimeoutError, ValidationError,
+                     create_disposition, read_disposition)
 from .limits import SlotCounter
 from .registry import ModelSpec, Output, run_time
 from .types import Task, TaskPage, TaskStatus, TaskSummary
+from .validation import check_media
 
 if TYPE_CHECKING:
     from .requests import TaskRequest
@@ -393,9 +394,15 @@ def _check_stream(result: StreamResult) -> None:
                             retryable=True)
 
 
-def upload_file(core: ClientCore, model: str, path: Path) -> Flow:
+def upload_file(core: ClientCore, model: str, path: Path, field: str | None = None) -> Flow:
     """Upload a local file to DashScope's temporary storage; returns its ``oss://`` URL (48 h,
-    bound to ``model`` and this account). Creates using it send the OSS-resolve header."""
+    bound to ``model`` and this account). Creates using it send the OSS-resolve header.
+
+    With ``field`` (e.g. ``"audio_url"``) the file is first decoded and checked against that
+    field's documented rule, so a 1 s audio or a mislabelled file fails here, before it is
+    uploaded and a task is paid for."""
+    if field is not None:
+        _check_upload(core, model, path, field)
     response = yield from read(core, Send("GET", core.url("/uploads"), core.headers(),
                                           params={"action": "getPolicy", "model": model}),
                                fetch_limited=False)
@@ -418,3 +425,13 @@ def upload_file(core: ClientCore, model: str, path: Path) -> Flow:
     send = Send("POST", policy["upload_host"], data=form, files={"file": (path.name, content)})
     yield from read(core, send, fetch_limited=False)
     return f"oss://{key}"
+
+
+def _check_upload(core: ClientCore, model: str, path: Path, field: str) -> None:
+    media = core.config.registry.get(model).media_field(field)
+    if media is None:
+        raise ValidationError(model, [f"input.{field}: model {model} has no such media field"])
+    if media.rule is not None:
+        problems = check_media(path.read_bytes(), media.rule, f"input.{field} ({path.name})")
+        if problems:
+            raise ValidationError(model, problems)

@@ -128,8 +128,9 @@ class DashScopeClient(_Base):
             _copy_into(path, dest)
         return dataclasses.replace(done, path=None)
 
-    def upload_file(self, model: str, path: str | os.PathLike[str]) -> str:
-        return self._run(flows.upload_file(self._core, model, Path(path)))
+    def upload_file(self, model: str, path: str | os.PathLike[str],
+                    field: str | None = None) -> str:
+        return self._run(flows.upload_file(self._core, model, Path(path), field))
 
     # ------------------------------------------------------------------ driver
 
@@ -237,8 +238,9 @@ class AsyncDashScopeClient(_Base):
             _copy_into(path, dest)
         return dataclasses.replace(done, path=None)
 
-    async def upload_file(self, model: str, path: str | os.PathLike[str]) -> str:
-        return await self._run(flows.upload_file(self._core, model, Path(path)))
+    async def upload_file(self, model: str, path: str | os.PathLike[str],
+                          field: str | None = None) -> str:
+        return await self._run(flows.upload_file(self._core, model, Path(path), field))
 
     # ------------------------------------------------------------------ driver
 

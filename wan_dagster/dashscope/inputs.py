@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import ValidationError
 from .registry import MAX_DATA_URI_BYTES, MediaField
-from .validation import check_image
+from .validation import check_image, check_media
 
 ImageInput = str | os.PathLike[str] | bytes | Image.Image
 
@@ -86,8 +86,9 @@ def prepare_media(value: object, media: MediaField, *, model: str,
     if local is not None and not local.is_file():
         state = "is not a regular file" if local.exists() else "does not exist"
         raise ValidationError(model, [f"{path}: local file {str(local)!r} {state}"])
-    if not media.base64_allowed:  # never read: it has to be uploaded anyway
-        raise ValidationError(model, [_upload_first(path, model, local)])
+    if not media.base64_allowed:  # it has to be uploaded: say first what is wrong with it
+        raise ValidationError(model, [*_local_problems(value, local, media, path),
+                                      _upload_first(path, model, media, local)])
     source: Source
     if isinstance(value, str) and is_data_uri:
         data, source = _decode_data_uri(value, path, model), "data-uri"
@@ -181,7 +182,18 @@ def _too_large(path: str, size: int) -> str:
             f"client.upload_file(model, path) and pass the oss:// URL")
 
 
-def _upload_first(path: str, model: str, local: Path | None) -> str:
+def _local_problems(value: object, local: Path | None, media: MediaField, path: str) -> list[str]:
+    """What the field's rule says about local content that must be uploaded before use (an
+    audio too short, a video too small): known now rather than after an upload and a create."""
+    if media.rule is None or not (local is not None or isinstance(value, bytes)):
+        return []
+    data = local.read_bytes() if local is not None else value
+    assert isinstance(data, bytes)
+    return check_media(data, media.rule, path)
+
+
+def _upload_first(path: str, model: str, media: MediaField, local: Path | None) -> str:
     what = f"upload {str(local)!r}" if local else "save it to a file and upload it"
     return (f"{path}: model {model} takes only http(s) or oss:// URLs here; {what} first with "
-            f"client.upload_file({model!r}, path) and pass the oss:// URL it returns")
+            f"client.upload_file({model!r}, path, field={media.name!r}) and pass the oss:// URL "
+            f"it returns")

@@ -19,6 +19,8 @@ MediaSource = bytes | str | os.PathLike[str]
 
 # Container demuxer names are lists ("mov,mp4,m4a,..."); the brand tells MP4 and QuickTime apart.
 _QUICKTIME_BRAND = "qt"
+#: Demuxer names spelled as the docs spell the formats ("MKV", "TS", "MPG").
+_FAMILIAR_NAMES = {"matroska": "mkv", "mpegts": "ts", "mpeg": "mpg"}
 
 
 class MediaError(ValueError):
@@ -51,6 +53,18 @@ class VideoInfo:
     has_audio: bool
     audio_codec: str | None
     container: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What demuxing and decoding an audio file actually found."""
+
+    codec: str
+    container: str
+    duration_s: float
+    sample_rate: int
+    channels: int
     size_bytes: int
 
 
@@ -150,10 +164,31 @@ def _decode_video_stream(container: av.container.InputContainer, stream: av.Vide
     return packets, end_pts - first_pts
 
 
+def probe_audio(source: MediaSource) -> AudioInfo:
+    """Demux and decode every audio packet: the length is what decoding finds, not a header's
+    claim, and a text file named ``.mp3`` fails here."""
+    data = _read_bytes(source)
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.audio:
+                raise MediaError("container has no audio stream")
+            stream = container.streams.audio[0]
+            samples = sum(frame.samples for packet in container.demux(stream)
+                          for frame in packet.decode())
+            rate = stream.codec_context.sample_rate
+            if samples == 0 or not rate:
+                raise MediaError("audio stream has no decodable samples")
+            return AudioInfo(codec=stream.codec_context.name, container=_container_name(container),
+                             duration_s=samples / rate, sample_rate=rate,
+                             channels=stream.codec_context.channels, size_bytes=len(data))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"not decodable audio ({len(data)} bytes): {exc}") from exc
+
+
 def _container_name(container: av.container.InputContainer) -> str:
-    """Short, familiar container name ("mp4", "mov", "webm", ...)."""
+    """Short, familiar container name ("mp4", "mov", "mkv", "wav", ...)."""
     names = container.format.name.split(",")
     if "mp4" not in names:
-        return names[0]
+        return _FAMILIAR_NAMES.get(names[0], names[0])
     brand = container.metadata.get("major_brand", "").strip()
     return "mov" if brand == _QUICKTIME_BRAND else "mp4"

@@ -12,6 +12,7 @@ docs give no number, the entry says so (``documented=False``) rather than preten
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Iterable, Literal, Mapping
@@ -119,6 +120,7 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None  # characters for strings, items for lists
+    max_words: int | None = None  # words (each Chinese character counts as one), see count_words
     required: bool = False
     # Some fields nest under an object, e.g. ``reference_edge.foreground_edge_prompt``.
     parent: str | None = None
@@ -142,7 +144,31 @@ class Param:
         if self.max_length is not None and isinstance(value, (str, list)) and len(value) > self.max_length:
             unit = "characters" if isinstance(value, str) else "items"
             return f"must be at most {self.max_length} {unit}, got {len(value)}"
+        if self.max_words is not None and isinstance(value, str):
+            words = count_words(value)
+            if words > self.max_words:
+                return (f"must be at most {self.max_words} words (a Chinese character counts as "
+                        f"one), got {words}")
         return None
+
+
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[\w'’-])+")
+
+
+def count_words(text: str) -> int:
+    """Words as the seeds count a prompt's length ("50个字/单词"): each Chinese character is one
+    word, and so is each run of other letters and digits (punctuation counts for nothing)."""
+    return len(_WORD.findall(text))
+
+
+@dataclass(frozen=True)
+class SharedWordLimit:
+    """One word budget shared by several input fields, e.g. the poster's Chinese and English
+    prompts "加起来最多50个字/单词" (seed 000 L2429)."""
+
+    fields: tuple[str, ...]
+    max_words: int
 
 
 def _type_names(types: tuple[type, ...]) -> str:
@@ -168,13 +194,66 @@ class ImageRule:
 
 
 @dataclass(frozen=True)
+class SecondsRange:
+    """A documented duration window; the seeds write both "2～30s" and "2s＜时长＜30s"."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive: bool = False
+
+    def breaks(self, seconds: float) -> bool:
+        low = self.minimum is not None and (seconds <= self.minimum if self.exclusive
+                                            else seconds < self.minimum)
+        high = self.maximum is not None and (seconds >= self.maximum if self.exclusive
+                                             else seconds > self.maximum)
+        return low or high
+
+    def __str__(self) -> str:
+        low, high = ("<", "<") if self.exclusive else ("<=", "<=")
+        parts = [f"{self.minimum:g} s {low} " if self.minimum is not None else "",
+                 "length", f" {high} {self.maximum:g} s" if self.maximum is not None else ""]
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class AudioRule:
+    """Documented limits on an input audio file. ``formats`` are container names as decoded
+    (``mp3``, ``wav``, ``aac``), never trusted from the file name."""
+
+    formats: frozenset[str] | None = frozenset({"mp3", "wav"})  # None: any decodable audio
+    seconds: SecondsRange = SecondsRange()
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class VideoRule:
+    """Documented limits on an input video, checked against what decoding finds."""
+
+    formats: frozenset[str] = frozenset({"mp4", "avi", "mov"})
+    seconds: SecondsRange = SecondsRange()
+    max_bytes: int | None = None
+    min_side: int | None = None
+    max_side: int | None = None
+    max_aspect: float | None = None
+    min_fps: float | None = None
+    max_fps: float | None = None
+    codecs: frozenset[str] | None = None  # decoder names: h264, hevc
+
+
+MediaRule = ImageRule | AudioRule | VideoRule
+
+
+@dataclass(frozen=True)
 class MediaField:
     """A request field that carries media (a URL, ``oss://`` URL or data URI)."""
 
     name: str
     kind: Literal["image", "audio", "video"] = "image"
     where: Literal["input"] = "input"
-    rule: ImageRule | None = None
+    rule: MediaRule | None = None
+    #: A list that mixes images and videos (reference-to-video): videos are held to this rule.
+    video_rule: VideoRule | None = None
+    max_videos: int | None = None
     required: bool = False
     max_items: int | None = None  # set for list-valued fields
     base64_allowed: bool = True  # audio and video inputs are URL-only
@@ -214,6 +293,25 @@ def keep_aspect_size(tier: str, width: int, height: int) -> tuple[int, int]:
     return max(16, int(width * scale) // 16 * 16), max(16, int(height * scale) // 16 * 16)
 
 
+#: The ratios every tier lists first (16:9, 9:16, 1:1; the whole 480P table, seed 000
+#: L7464-7470): an input of exactly one of them gets the tier's listed size.
+_LISTED_RATIOS = ((16, 9), (9, 16), (1, 1))
+
+
+def first_frame_size(tier: str, width: int, height: int) -> tuple[int, int]:
+    """Output size of a video made from a frame of ``width`` x ``height`` at ``tier``.
+
+    A 16:9, 9:16 or 1:1 input gets the tier's listed size (832x480, 480x832, 624x624 at 480P;
+    1920x1080 at 1080P), which keep-aspect flooring would miss (832x464, 1920x1072). Any other
+    aspect keeps the input's ratio within the tier's pixel budget (``keep_aspect_size``, which
+    reproduces the page's 750x1000 -> 816x1104 example, L4678-4681)."""
+    for (rw, rh), size in zip(_LISTED_RATIOS, TIER_SIZES[tier]):
+        if abs(width * rh - height * rw) <= 0.01 * height * rw:
+            w, h = size.split("*")
+            return int(w), int(h)
+    return keep_aspect_size(tier, width, height)
+
+
 @dataclass(frozen=True)
 class VideoSpec:
     """What a video model can produce."""
@@ -226,10 +324,44 @@ class VideoSpec:
     audio: Literal["none", "always", "optional"] = "none"
     tier_param: Literal["resolution", "size", "none"] = "resolution"
     default_size: str | None = None  # for tier_param == "size"
+    #: True where ``audio_url`` overrides ``audio=false`` (wan2.5, seed 002 L493); on wan2.6
+    #: ``audio=false`` wins (seed 000 L5079).
+    audio_url_wins: bool = False
 
     @property
     def sizes(self) -> tuple[str, ...]:
         return tuple(s for tier in self.tiers for s in TIER_SIZES[tier])
+
+
+@dataclass(frozen=True)
+class FollowSpec:
+    """What a model produces whose length follows an input rather than a ``duration``
+    parameter (digital humans, video-to-video).
+
+    ``length``: the driving video, the audio, the shorter of the two (VideoRetalk, unless
+    ``video_extension``), the AnimateAnyone template, or ``fixed_seconds``. ``geometry``: the
+    tier's pixel budget at the input's aspect, the input video's own size, the input's aspect
+    at a short side of ``short_side_param``, or a size per ``usage.video_ratio`` label.
+    Frame rate: ``fps``, else the value of ``fps_param`` (mapped through ``fps_by_value`` when
+    that is given).
+    """
+
+    length: Literal["video", "audio", "shorter", "template", "fixed"]
+    geometry: Literal["tier", "input", "short_side", "ratio"]
+    fps: int | None = None
+    fps_param: str | None = None
+    fps_by_value: tuple[tuple[str, int], ...] = ()
+    tier: str = "720P"
+    tier_param: str | None = None
+    short_side_param: str | None = None
+    ratio_sizes: tuple[tuple[str, tuple[int, int]], ...] = ()
+    fixed_seconds: float | None = None
+
+    def frame_rate(self, value: Any) -> int:
+        """The output fps given the value sent for ``fps_param`` (or its default)."""
+        if self.fps is not None:
+            return self.fps
+        return dict(self.fps_by_value)[value] if self.fps_by_value else int(value)
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -307,6 +439,9 @@ class ModelSpec:
     params: tuple[Param, ...] = ()
     media: tuple[MediaField, ...] = ()
     video: VideoSpec | None = None
+    follow: FollowSpec | None = None
+    #: Word budgets shared by several input fields (checked on top of each field's own rule).
+    shared_word_limits: tuple[SharedWordLimit, ...] = ()
     regions: frozenset[Region] = frozenset({Region.BEIJING})
     #: Synchronous endpoints (detect) answer directly and take no ``X-DashScope-Async``.
     asynchronous: bool = True
@@ -363,6 +498,27 @@ PORTRAIT_RULE = ImageRule(min_side=400, max_side=7000)
 ANIMATE_RULE = ImageRule(min_side=200, max_side=4096, max_bytes=5 * MB, max_aspect=3.0)
 FACE_RULE = ImageRule(max_side=4096, max_bytes=10 * MB, max_aspect=2.0)
 
+#: Reference-to-video videos: MP4/MOV, 1-30 s, at most 100 MB (seed 000 L6903-6908).
+REFERENCE_VIDEO_RULE = VideoRule(formats=frozenset({"mp4", "mov"}), seconds=SecondsRange(1, 30),
+                                 max_bytes=100 * MB)
+#: Animate move/mix driving video (seed 000 L8046-8055, L8430-8443).
+ANIMATE_VIDEO_RULE = VideoRule(seconds=SecondsRange(2, 30), max_bytes=200 * MB, min_side=200,
+                               max_side=2048, max_aspect=3.0)
+#: AnimateAnyone dance template video (seed 000 L9729-9738).
+TEMPLATE_VIDEO_RULE = VideoRule(seconds=SecondsRange(2, 60), max_bytes=200 * MB, min_side=200,
+                                max_side=2048, min_fps=24, codecs=frozenset({"h264", "hevc"}))
+#: VideoRetalk video and audio (seed 000 L11470-11482).
+RETALK_VIDEO_RULE = VideoRule(seconds=SecondsRange(2, 120, exclusive=True), max_bytes=300 * MB,
+                              min_side=640, max_side=2048, min_fps=15, max_fps=60,
+                              codecs=frozenset({"h264", "hevc"}))
+RETALK_AUDIO_RULE = AudioRule(formats=frozenset({"mp3", "wav", "aac"}),
+                              seconds=SecondsRange(2, 120, exclusive=True), max_bytes=30 * MB)
+#: Video style transform input (seed 000 L12447-12456).
+STYLE_VIDEO_RULE = VideoRule(formats=frozenset({"mp4", "avi", "mkv", "mov", "flv", "ts", "mpg",
+                                                "mxf"}),
+                             seconds=SecondsRange(maximum=30), max_bytes=100 * MB, min_side=256,
+                             max_side=4096, max_aspect=1.8)
+
 _PROMPT_1500 = Param("prompt", "input", str, max_length=1500)
 _PROMPT_800 = Param("prompt", "input", str, max_length=800)
 _NEGATIVE = Param("negative_prompt", "input", str, max_length=500)
@@ -371,7 +527,9 @@ _WATERMARK = Param("watermark", "parameters", bool, default=False)
 _PROMPT_EXTEND = Param("prompt_extend", "parameters", bool, default=True)
 _SHOT_TYPE = Param("shot_type", "parameters", str, default="single", choices=("single", "multi"))
 _TEMPLATE = Param("template", "input", str)
-_AUDIO_URL = MediaField("audio_url", kind="audio", base64_allowed=False)
+#: wan2.5/2.6 audio_url: wav or mp3, 3-30 s, at most 15 MB (seed 000 L4971-4977, L7420-7426).
+_AUDIO_URL = MediaField("audio_url", kind="audio", base64_allowed=False,
+                        rule=AudioRule(seconds=SecondsRange(3, 30), max_bytes=15 * MB))
 
 _IMAGE_USAGE = ("image_count",)
 _LEGACY_VIDEO_USAGE = ("video_duration", "video_ratio", "video_count")
@@ -415,7 +573,7 @@ def _image_models() -> list[ModelSpec]:
             "wanx-background-generation-v2", Family.BACKGROUND, Endpoint.BACKGROUND, Output.IMAGE,
             "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
             params=(
-                Param("ref_prompt", "input", str, max_length=150),
+                Param("ref_prompt", "input", str, max_words=150),
                 Param("model_version", "parameters", str, default="v2", choices=("v2", "v3")),
                 n_param,
                 Param("noise_level", "parameters", int, default=300, minimum=0, maximum=999),
@@ -434,7 +592,9 @@ def _image_models() -> list[ModelSpec]:
                            parent="reference_edge"),
             ),
             notes="Output has the base image's size. ref_prompt: <=150 English words / ~100-120 "
-                  "Chinese characters, the rest ignored; checked here as 150 characters.",
+                  "Chinese characters, the rest ignored by the service (seed 000 L1524); we "
+                  "refuse over 150 words (a Chinese character counting as one) rather than pay "
+                  "for a prompt that is silently cut.",
         ),
         ModelSpec(
             "virtualmodel-v2", Family.VIRTUAL_MODEL, Endpoint.VIRTUAL_MODEL, Output.IMAGE,
@@ -549,8 +709,8 @@ def _image_models() -> list[ModelSpec]:
                 Param("title", "input", str, required=True, max_length=30),
                 Param("sub_title", "input", str, max_length=30),
                 Param("body_text", "input", str, max_length=50),
-                Param("prompt_text_zh", "input", str, max_length=50),
-                Param("prompt_text_en", "input", str, max_length=50),
+                Param("prompt_text_zh", "input", str),
+                Param("prompt_text_en", "input", str),
                 Param("wh_ratios", "input", str, choices=("竖版", "横版")),
                 Param("lora_name", "input", str),
                 Param("lora_weight", "input", float, minimum=0, maximum=1),
@@ -559,7 +719,9 @@ def _image_models() -> list[ModelSpec]:
                 Param("generate_mode", "input", str, default="generate"),
                 Param("generate_num", "input", int, default=1, minimum=1, maximum=4),
             ),
-            notes="Free trial only.",
+            shared_word_limits=(SharedWordLimit(("prompt_text_zh", "prompt_text_en"), 50),),
+            notes="Free trial only. Prompts: 50 words across Chinese and English together "
+                  "(seed 000 L2429).",
         ),
         ModelSpec(
             "image-instance-segmentation", Family.SEGMENTATION, Endpoint.IMAGE2IMAGE, Output.IMAGE,
@@ -662,7 +824,8 @@ def _r2v(name: str, video: VideoSpec) -> ModelSpec:
                      "video_url", BillingUnit.SECOND, _WAN26_T2V_USAGE,
                      params=_video_params(video, *extra),
                      media=(MediaField("reference_urls", kind="image", rule=REFERENCE_RULE,
-                                       required=True, max_items=5, base64_allowed=False),),
+                                       required=True, max_items=5, base64_allowed=False,
+                                       video_rule=REFERENCE_VIDEO_RULE, max_videos=3),),
                      video=video, regions=frozenset({Region.BEIJING, Region.SINGAPORE,
                                                      Region.VIRGINIA}),
                      notes="reference_urls: 0-5 images (240-5000 px, no alpha, <=10 MB) and 0-3 "
@@ -699,10 +862,13 @@ def _video_models() -> list[ModelSpec]:
              Limits(5, 5), _WAN26_I2V_USAGE),
         _i2v("wan2.6-i2v-us", v(("720P", "1080P"), "1080P", (5, 10, 15), 5, 30, "always"),
              Limits(5, 5), _WAN26_I2V_USAGE, regions=frozenset({Region.VIRGINIA})),
-        _i2v("wan2.5-i2v-preview", v(("480P", "720P", "1080P"), "1080P", (5, 10), 5, 30, "always"),
+        _i2v("wan2.5-i2v-preview", v(("480P", "720P", "1080P"), "1080P", (5, 10), 5, 30,
+                                     "optional", audio_url_wins=True),
              Limits(5, 5), ("video_count", "duration", "SR"),
              notes="Usage as in seed 002's example (the SDK's zero placeholders removed). Seed "
-                   "002 says 24 fps; the newer seed 000 says 30."),
+                   "002 says 24 fps; the newer seed 000 says 30. audio=false (silent) is "
+                   "documented by seed 002 L493-499 only; seed 000 lists the parameter for "
+                   "wan2.6-i2v-flash alone but does not forbid it, so it is accepted."),
         _i2v("wan2.2-i2v-flash", v(("480P", "720P", "1080P"), "720P", (5,), 5, 30),
              Limits(2, 2), _LEGACY_VIDEO_USAGE,
              regions=frozenset({Region.BEIJING, Region.VIRGINIA}),
@@ -733,8 +899,14 @@ def _video_models() -> list[ModelSpec]:
 def _digital_human_models() -> list[ModelSpec]:
     """Animate, s2v, AnimateAnyone, EMO, LivePortrait, VideoRetalk, Emoji, style transform and
     the synchronous detectors: reached through the generic builder."""
-    video_in = MediaField("video_url", kind="video", required=True, base64_allowed=False)
-    audio_in = replace(_AUDIO_URL, required=True)
+    def video_in(rule: VideoRule) -> MediaField:
+        return MediaField("video_url", kind="video", rule=rule, required=True,
+                          base64_allowed=False)
+
+    def audio_in(rule: AudioRule) -> MediaField:
+        return MediaField("audio_url", kind="audio", rule=rule, required=True,
+                          base64_allowed=False)
+
     detect = dict(output=Output.DETECTION, result_path="none", billing_unit=BillingUnit.IMAGE,
                   usage_fields=_IMAGE_USAGE, limits=Limits(5, 1000), asynchronous=False)
     standard = ("video_duration", "video_ratio")
@@ -745,7 +917,10 @@ def _digital_human_models() -> list[ModelSpec]:
         *[ModelSpec(name, Family.ANIMATE, Endpoint.IMAGE2VIDEO, Output.VIDEO, "results.video_url",
                     BillingUnit.SECOND, standard, Limits(5, 1), params=animate_params,
                     media=(MediaField("image_url", rule=ANIMATE_RULE, required=True,
-                                      base64_allowed=False), video_in),
+                                      base64_allowed=False), video_in(ANIMATE_VIDEO_RULE)),
+                    # 720P; wan-std 15 fps, wan-pro 25 fps (seed 000 L3640-3660)
+                    follow=FollowSpec("video", "tier", fps_param="mode",
+                                      fps_by_value=(("wan-std", 15), ("wan-pro", 25))),
                     regions=_BJ_SG, notes="Duration follows the input video (2-30 s).")
           for name in ("wan2.2-animate-move", "wan2.2-animate-mix")],
         ModelSpec("wan2.2-s2v", Family.SPEECH_TO_VIDEO, Endpoint.IMAGE2VIDEO, Output.VIDEO,
@@ -755,7 +930,13 @@ def _digital_human_models() -> list[ModelSpec]:
                                 choices=("480P", "720P")),
                           Param("style", "parameters", str)),
                   media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
-                                    base64_allowed=False), audio_in),
+                                    base64_allowed=False),
+                         audio_in(AudioRule(seconds=SecondsRange(maximum=20, exclusive=True),
+                                            max_bytes=15 * MB))),  # seed 000 L9128-9131
+                  # 480P 16 fps, 720P 30 fps, length follows the audio (seed 000 L3605-3611)
+                  follow=FollowSpec("audio", "tier", fps_param="resolution",
+                                    fps_by_value=(("480P", 16), ("720P", 30)),
+                                    tier_param="resolution"),
                   notes="Duration follows the audio (<20 s); 480P is 16 fps, 720P 30 fps."),
         ModelSpec("wan2.2-s2v-detect", Family.DETECT, Endpoint.FACE_DETECT,
                   media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
@@ -765,7 +946,8 @@ def _digital_human_models() -> list[ModelSpec]:
         ModelSpec("animate-anyone-template-gen2", Family.ANIMATE_ANYONE, Endpoint.AA_TEMPLATE,
                   Output.TEMPLATE, "template_id", BillingUnit.SECOND, standard,
                   Limits(1, 1, documented=False),
-                  media=(video_in,), notes="Concurrency 1 documented; submit rate blank."),
+                  media=(video_in(TEMPLATE_VIDEO_RULE),),
+                  notes="Concurrency 1 documented; submit rate blank."),
         ModelSpec("animate-anyone-gen2", Family.ANIMATE_ANYONE, Endpoint.IMAGE2VIDEO, Output.VIDEO,
                   "video_url", BillingUnit.SECOND, standard, Limits(1, 1, documented=False),
                   params=(Param("template_id", "input", str, required=True),
@@ -773,7 +955,13 @@ def _digital_human_models() -> list[ModelSpec]:
                           Param("video_ratio", "parameters", str, default="9:16",
                                 choices=("9:16", "3:4"))),
                   media=(MediaField("image_url", rule=FACE_RULE, required=True,
-                                    base64_allowed=False),)),
+                                    base64_allowed=False),),
+                  # 720P 15 fps (seed 000 L3745-3747); with use_ref_img_bg the frame is
+                  # video_ratio, else the template video's (L10108-10118)
+                  follow=FollowSpec("template", "ratio", fps=15,
+                                    ratio_sizes=(("9:16", (720, 1280)), ("3:4", (720, 960)))),
+                  notes="template_id must be one a template task returned; the seed's "
+                        "AACT.xxx.xxx-xxx.xxx is a placeholder."),
         ModelSpec("emo-detect-v1", Family.DETECT, Endpoint.FACE_DETECT,
                   params=(Param("ratio", "parameters", str, default="1:1", choices=("1:1", "3:4")),),
                   media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
@@ -785,7 +973,12 @@ def _digital_human_models() -> list[ModelSpec]:
                           Param("style_level", "parameters", str, default="normal",
                                 choices=("normal", "calm", "active"))),
                   media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
-                                    base64_allowed=False), audio_in),
+                                    base64_allowed=False),
+                         audio_in(AudioRule(formats=None, seconds=SecondsRange(maximum=60),
+                                            max_bytes=15 * MB))),  # seed 000 L10682
+                  # 512x512 (1:1) or 512x704 (3:4) at 15 fps (seed 000 L3775-3780, L10662)
+                  follow=FollowSpec("audio", "ratio", fps=15,
+                                    ratio_sizes=(("1:1", (512, 512)), ("3:4", (512, 704)))),
                   notes="Price tier by usage.video_ratio (1:1 or 3:4)."),
         ModelSpec("liveportrait-detect", Family.DETECT, Endpoint.FACE_DETECT,
                   media=(MediaField("image_url", rule=FACE_RULE, required=True,
@@ -804,12 +997,20 @@ def _digital_human_models() -> list[ModelSpec]:
                           Param("head_move_strength", "parameters", float, default=0.7,
                                 minimum=0, maximum=1)),
                   media=(MediaField("image_url", rule=FACE_RULE, required=True,
-                                    base64_allowed=False), audio_in)),
+                                    base64_allowed=False),
+                         audio_in(AudioRule(seconds=SecondsRange(1, 180, exclusive=True),
+                                            max_bytes=15 * MB))),  # seed 000 L11130-11133
+                  follow=FollowSpec("audio", "tier", fps_param="video_fps"),
+                  notes="Output size is not documented: the portrait's aspect at 720P."),
         ModelSpec("videoretalk", Family.VIDEORETALK, Endpoint.IMAGE2VIDEO, Output.VIDEO,
                   "video_url", BillingUnit.SECOND, standard, Limits(1, 1),
                   params=(Param("video_extension", "parameters", bool, default=False),),
-                  media=(video_in, audio_in,
-                         MediaField("ref_image_url", rule=FACE_RULE, base64_allowed=False))),
+                  media=(video_in(RETALK_VIDEO_RULE), audio_in(RETALK_AUDIO_RULE),
+                         MediaField("ref_image_url", rule=FACE_RULE, base64_allowed=False)),
+                  # the shorter of video and audio unless video_extension (seed 000 L11618-11623)
+                  follow=FollowSpec("shorter", "input", fps=25),
+                  notes="Output size and fps are not documented: the input video's size, "
+                        "25 fps."),
         ModelSpec("emoji-detect-v1", Family.DETECT, Endpoint.FACE_DETECT,
                   params=(Param("ratio", "parameters", str, default="1:1", choices=("1:1",)),),
                   media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
@@ -820,7 +1021,12 @@ def _digital_human_models() -> list[ModelSpec]:
                           Param("ext_bbox", "input", list, required=True, max_length=4),
                           Param("driven_id", "input", str, required=True)),
                   media=(MediaField("image_url", rule=PORTRAIT_RULE, required=True,
-                                    base64_allowed=False),)),
+                                    base64_allowed=False),),
+                  # 1:1 (seed 000 L12307); the size and a template's length are undocumented:
+                  # EMO's 1:1 size and the seed's only example length (L12249)
+                  follow=FollowSpec("fixed", "ratio", fps=15, ratio_sizes=(("1:1", (512, 512)),),
+                                    fixed_seconds=2),
+                  notes="Output 1:1; size and template length undocumented (512x512, 2 s)."),
         ModelSpec("video-style-transform", Family.VIDEO_STYLE, Endpoint.VIDEO_GENERATION,
                   Output.VIDEO, "output_video_url", BillingUnit.SECOND, ("duration", "SR"),
                   Limits(2, 1),
@@ -829,7 +1035,10 @@ def _digital_human_models() -> list[ModelSpec]:
                           Param("animate_emotion", "parameters", bool, default=True),
                           Param("min_len", "parameters", int, default=720, choices=(720, 540)),
                           Param("use_SR", "parameters", bool, default=False)),
-                  media=(video_in,)),
+                  media=(video_in(STYLE_VIDEO_RULE),),
+                  # short side min_len at the input's aspect, video_fps (seed 000 L12491-12497)
+                  follow=FollowSpec("video", "short_side", fps_param="video_fps",
+                                    short_side_param="min_len")),
     ]
 
 

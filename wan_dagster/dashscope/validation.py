@@ -1,7 +1,9 @@
 """Checks a request against the registry before anything is paid for.
 
 ``check_request`` looks at the JSON body only (parameters, enums, ranges, lengths, required
-fields); ``check_image`` looks at decoded image bytes against a field's ImageRule. The client
+fields); ``check_image``, ``check_audio`` and ``check_video`` look at decoded media against a
+field's rule (``check_media`` picks the right one). A JSON ``null`` counts as "not sent": the
+official SDK sends ``"prompt": null`` when no prompt is given, and the service accepts it. The client
 raises ``ValidationError`` with every problem at once; the emulator answers 400 with the same
 messages, so both sides speak the same rules.
 """
@@ -13,7 +15,9 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from .registry import MAX_IMAGE_PIXELS, REGISTRY, ImageRule, MediaField, ModelSpec, Registry
+from .mediainfo import MediaError, probe_audio, probe_video
+from .registry import (MAX_IMAGE_PIXELS, REGISTRY, AudioRule, ImageRule, MediaField, MediaRule,
+                       ModelSpec, Registry, VideoRule, count_words)
 
 
 def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = REGISTRY) -> list[str]:
@@ -26,7 +30,9 @@ def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = RE
             sections[where] = {}
     family_names = registry.family_params(spec.family)
     for where, section in sections.items():
-        for name in section:
+        for name, value in section.items():
+            if value is None:
+                continue
             param, media = spec.param(name), spec.media_field(name)
             home = param.where if param and not param.parent else "input" if media else None
             if home is not None and home != where:
@@ -39,7 +45,7 @@ def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = RE
             section = section.get(param.parent) if isinstance(section.get(param.parent), dict) \
                 else {}
         path = ".".join(filter(None, (param.where, param.parent, param.name)))
-        if param.name not in section:
+        if section.get(param.name) is None:
             if param.required:
                 problems.append(f"{path}: required by model {spec.name}")
             continue
@@ -48,6 +54,19 @@ def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = RE
             problems.append(f"{path}: {reason} (model {spec.name})")
     for media in spec.media:
         problems.extend(_check_media_value(spec, media, _media_value(sections["input"], media)))
+    problems.extend(_check_shared_words(spec, sections["input"]))
+    return problems
+
+
+def _check_shared_words(spec: ModelSpec, section: dict[str, Any]) -> list[str]:
+    problems = []
+    for limit in spec.shared_word_limits:
+        texts = [section[f] for f in limit.fields if isinstance(section.get(f), str)]
+        words = sum(count_words(text) for text in texts)
+        if words > limit.max_words:
+            names = " + ".join(f"input.{f}" for f in limit.fields)
+            problems.append(f"{names}: at most {limit.max_words} words together (a Chinese "
+                            f"character counts as one), got {words} (model {spec.name})")
     return problems
 
 
@@ -130,10 +149,72 @@ def _header_problems(data: bytes, fmt: str, width: int, height: int, rule: Image
                         f"{rule.max_short_side} px")
     if rule.max_aspect is not None and long / short > rule.max_aspect:
         problems.append(f"{field}: aspect ratio {long / short:.2f}:1 exceeds {rule.max_aspect:g}:1")
-    if rule.max_bytes is not None and len(data) > rule.max_bytes:
-        problems.append(f"{field}: {len(data) / 1e6:.1f} MB; the limit is "
-                        f"{rule.max_bytes / 1e6:g} MB")
+    problems.extend(_size_problem(len(data), rule.max_bytes, field))
     return problems
+
+
+def check_media(data: bytes, rule: MediaRule, field: str) -> list[str]:
+    """Problems with media ``data`` under whichever kind of rule ``rule`` is."""
+    if isinstance(rule, AudioRule):
+        return check_audio(data, rule, field)
+    if isinstance(rule, VideoRule):
+        return check_video(data, rule, field)
+    return check_image(data, rule, field)
+
+
+def check_audio(data: bytes, rule: AudioRule, field: str) -> list[str]:
+    """Problems with audio ``data`` under ``rule``: format and length as decoded, size."""
+    try:
+        info = probe_audio(data)
+    except MediaError as exc:
+        return [f"{field}: not readable audio ({exc})"]
+    problems = []
+    if rule.formats is not None and info.container not in rule.formats:
+        problems.append(f"{field}: format {info.container} not accepted; use one of "
+                        f"{sorted(rule.formats)}")
+    if rule.seconds.breaks(info.duration_s):
+        problems.append(f"{field}: {info.duration_s:.2f} s long; needs {rule.seconds}")
+    problems.extend(_size_problem(len(data), rule.max_bytes, field))
+    return problems
+
+
+def check_video(data: bytes, rule: VideoRule, field: str) -> list[str]:
+    """Problems with video ``data`` under ``rule``: format, codec, length, sides, aspect ratio
+    and frame rate as decoded, and size."""
+    try:
+        info = probe_video(data)
+    except MediaError as exc:
+        return [f"{field}: not a readable video ({exc})"]
+    problems = []
+    if info.container not in rule.formats:
+        problems.append(f"{field}: format {info.container} not accepted; use one of "
+                        f"{sorted(rule.formats)}")
+    if rule.codecs is not None and info.codec not in rule.codecs:
+        problems.append(f"{field}: codec {info.codec} not accepted; use one of "
+                        f"{sorted(rule.codecs)}")
+    if rule.seconds.breaks(info.duration_s):
+        problems.append(f"{field}: {info.duration_s:.2f} s long; needs {rule.seconds}")
+    short, long = sorted((info.width, info.height))
+    if rule.min_side is not None and short < rule.min_side:
+        problems.append(f"{field}: {info.width}x{info.height} px; each side must be >= "
+                        f"{rule.min_side} px")
+    if rule.max_side is not None and long > rule.max_side:
+        problems.append(f"{field}: {info.width}x{info.height} px; each side must be <= "
+                        f"{rule.max_side} px")
+    if rule.max_aspect is not None and long / short > rule.max_aspect:
+        problems.append(f"{field}: aspect ratio {long / short:.2f}:1 exceeds {rule.max_aspect:g}:1")
+    if rule.min_fps is not None and info.fps < rule.min_fps:
+        problems.append(f"{field}: {info.fps:g} fps; needs at least {rule.min_fps:g} fps")
+    if rule.max_fps is not None and info.fps > rule.max_fps:
+        problems.append(f"{field}: {info.fps:g} fps; needs at most {rule.max_fps:g} fps")
+    problems.extend(_size_problem(len(data), rule.max_bytes, field))
+    return problems
+
+
+def _size_problem(size: int, limit: int | None, field: str) -> list[str]:
+    if limit is not None and size > limit:
+        return [f"{field}: {size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB"]
+    return []
 
 
 def _unidentified(data: bytes) -> str:

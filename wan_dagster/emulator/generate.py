@@ -1,33 +1,35 @@
 """Turns a running task's request into real media, per model family, via ``media``.
 
 Output geometry follows the documented rules: background generation keeps the base image's
-size; image-to-video and keyframe models keep the first frame's aspect within the tier's pixel
-budget (``keep_aspect_size``); text- and reference-to-video use the ``size`` parameter; video
-length is the requested duration at ``spec.video.fps`` with sound when the model (or its
-``audio`` parameter) says so. Every media input is fetched and checked, used or not, because
-the service rejects a bad input whichever field it sits in.
+size; image-to-video and keyframe models follow the first frame (``first_frame_size``); text-
+and reference-to-video use the ``size`` parameter; Wan video length is the requested duration
+at ``spec.video.fps`` with sound when the model (or its ``audio`` parameter) says so. Models
+whose length follows an input (digital humans, video-to-video) do as their ``FollowSpec``
+says. Every media input is fetched and checked, used or not, because the service rejects a
+bad input whichever field it sits in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from PIL import Image
 
-from wan_dagster.dashscope.registry import (TIER_PIXELS, Family, MediaField, ModelSpec, Output,
-                                            keep_aspect_size, tier_of_size)
-from wan_dagster.dashscope.mediainfo import VideoInfo
+from wan_dagster.dashscope.registry import (Family, FollowSpec, MediaField, ModelSpec, Output,
+                                            first_frame_size, tier_of_size)
+from wan_dagster.dashscope.mediainfo import AudioInfo, VideoInfo
 
 from . import media
-from .inputs import Fetcher, Requester
+from .inputs import Fetcher, Requester, TaskFailure
 from .results import Facts
 
-#: Length of a digital-human video whose driving audio the emulator cannot measure.
-UNMEASURED_DURATION_S = 5.0
-#: Tier for models that take none (animate, EMO, LivePortrait, ...): the docs say 720P.
-DEFAULT_TIER = "720P"
+#: Reference-to-video bills at most this many input-video seconds, shared evenly by all
+#: references (images too), each video cut at its share (seed 000 L7244-7290).
+REFERENCE_INPUT_QUOTA_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -156,37 +158,95 @@ def _wan_video(req: _Request) -> Rendered:
         tier = tier_of_size(size)
     else:
         tier = req.param("resolution")
-        width, height = keep_aspect_size(tier, *first.size)
+        width, height = first_frame_size(tier, *first.size)
     duration = int(req.param("duration"))
-    audio = video.audio == "always" or (video.audio == "optional" and bool(req.param("audio")))
+    given_audio = "audio_url" in req.fetched
+    audio = (video.audio == "always" or (video.audio == "optional" and bool(req.param("audio")))
+             or (video.audio_url_wins and given_audio))
     data = media.video(first=first, last=last, width=width, height=height, duration_s=duration,
                        fps=video.fps, audio=audio, seed=req.seed)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
-                                                  height=height, audio=audio))
+                                                  height=height, audio=audio,
+                                                  input_video_s=_billed_reference_seconds(req)))
 
 
-def _other_video(req: _Request) -> Rendered:
-    """Digital-human and video-to-video models: length follows the driving video (or, for
-    audio, UNMEASURED_DURATION_S); size follows the driving video or the portrait."""
+def _billed_reference_seconds(req: _Request) -> float:
+    """Input-video seconds a reference-to-video task bills: each reference video cut at an
+    even share of REFERENCE_INPUT_QUOTA_S (the seed truncates the share to 1/100 s: 1.65)."""
+    references = req.fetched.get("reference_urls") or []
+    if not references:
+        return 0.0
+    share = int(REFERENCE_INPUT_QUOTA_S * 100 / len(references)) / 100
+    return sum(min(v.duration_s, share) for v in references if isinstance(v, VideoInfo))
+
+
+def _followed_video(req: _Request) -> Rendered:
+    """Digital-human and video-to-video models: length, size and frame rate as the model's
+    FollowSpec says, from the driving video, the audio, the portrait or the template."""
+    follow = req.spec.follow
+    assert follow is not None
     driving = next((v for v in req.fetched.values() if isinstance(v, VideoInfo)), None)
-    min_len = req.param("min_len")
-    tier = req.param("resolution") or (f"{min_len}P" if min_len else DEFAULT_TIER)
+    sound = next((v for v in req.fetched.values() if isinstance(v, AudioInfo)), None)
     images = req.images()
     first = images[0] if images else None
-    if driving is not None:
-        width, height = driving.width // 2 * 2, driving.height // 2 * 2
-        duration = driving.duration_s
-    else:
-        budget_tier = tier if tier in TIER_PIXELS else DEFAULT_TIER
-        width, height = keep_aspect_size(budget_tier, *(first.size if first else (16, 9)))
-        duration = UNMEASURED_DURATION_S
-    audio = any(f.kind == "audio" and f.name in req.fetched for f in req.spec.media) or bool(
-        driving and driving.has_audio)
+    template = _parse_template(req.input["template_id"]) if follow.length == "template" else None
+    duration = _followed_length(req, follow, driving, sound, template)
+    width, height = _followed_size(req, follow, driving, first, template)
+    tier = _followed_tier(req, follow)
+    fps = follow.frame_rate(req.param(follow.fps_param) if follow.fps_param else None)
+    audio = sound is not None or bool(driving and driving.has_audio)
     data = media.video(first=first, last=None, width=width, height=height, duration_s=duration,
-                       fps=int(req.param("video_fps") or 30), audio=audio, seed=req.seed)
+                       fps=fps, audio=audio, seed=req.seed)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
                                                   height=height, audio=audio,
                                                   ratio_label=_ratio_label(req)))
+
+
+def _followed_length(req: _Request, follow: FollowSpec, driving: VideoInfo | None,
+                     sound: AudioInfo | None, template: tuple[int, int, float] | None) -> float:
+    if follow.length == "video":
+        assert driving is not None
+        return driving.duration_s
+    if follow.length == "audio":
+        assert sound is not None
+        return sound.duration_s
+    if follow.length == "shorter":
+        assert driving is not None and sound is not None
+        return sound.duration_s if req.param("video_extension") else min(driving.duration_s,
+                                                                          sound.duration_s)
+    if follow.length == "template":
+        assert template is not None
+        return template[2]
+    assert follow.fixed_seconds is not None
+    return follow.fixed_seconds
+
+
+def _followed_size(req: _Request, follow: FollowSpec, driving: VideoInfo | None,
+                   first: Image.Image | None,
+                   template: tuple[int, int, float] | None) -> tuple[int, int]:
+    if follow.geometry == "ratio":
+        sizes = dict(follow.ratio_sizes)
+        if template is not None and not req.param("use_ref_img_bg"):
+            return first_frame_size(follow.tier, template[0], template[1])
+        label = req.param("video_ratio") or _ratio_label(req)
+        return sizes.get(label, next(iter(sizes.values())))
+    source = (driving.width, driving.height) if driving else first.size if first else (16, 9)
+    if follow.geometry == "input":
+        return source[0] // 2 * 2, source[1] // 2 * 2
+    if follow.geometry == "short_side":
+        short = int(req.param(follow.short_side_param))
+        scale = short / min(source)
+        return round(source[0] * scale / 2) * 2, round(source[1] * scale / 2) * 2
+    return first_frame_size(_followed_tier(req, follow), *source)
+
+
+def _followed_tier(req: _Request, follow: FollowSpec) -> str:
+    """The resolution tier (``usage.SR``): a parameter's, the short side's, else the model's."""
+    if follow.tier_param:
+        return str(req.param(follow.tier_param))
+    if follow.short_side_param:
+        return f"{req.param(follow.short_side_param)}P"
+    return follow.tier
 
 
 def _ratio_label(req: _Request) -> str:
@@ -200,10 +260,31 @@ def _ratio_label(req: _Request) -> str:
 
 
 def _template(req: _Request) -> Rendered:
-    """AnimateAnyone's template task: no media, a template id and the input video's length."""
+    """AnimateAnyone's template task: no media, a template id and the input video's length.
+    The id carries the template's frame size and length with a check, so a later
+    animate-anyone-gen2 task can follow it and refuse an id no template task made."""
     driving = next(v for v in req.fetched.values() if isinstance(v, VideoInfo))
-    template_id = f"AACT.{uuid.uuid4().hex[:8]}.{uuid.uuid4().hex[:12]}"
+    body = f"{uuid.uuid4().hex[:8]}.{driving.width}x{driving.height}-{round(driving.duration_s * 100)}"
+    template_id = f"AACT.{body}.{_template_check(body)}"
     return Rendered((), Facts(duration_s=driving.duration_s), template_id=template_id)
+
+
+_TEMPLATE_ID = re.compile(r"AACT\.(?P<body>[0-9a-f]{8}\.(?P<w>\d+)x(?P<h>\d+)-(?P<cs>\d+))"
+                          r"\.(?P<check>[0-9a-f]{12})")
+
+
+def _template_check(body: str) -> str:
+    return hashlib.sha256(f"animate-anyone-template:{body}".encode()).hexdigest()[:12]
+
+
+def _parse_template(template_id: str) -> tuple[int, int, float]:
+    """(width, height, seconds) of a template this emulator made; TaskFailure otherwise (the
+    seed's placeholder ``AACT.xxx.xxx-xxx.xxx`` included)."""
+    match = _TEMPLATE_ID.fullmatch(template_id)
+    if match is None or match["check"] != _template_check(match["body"]):
+        raise TaskFailure("InvalidParameter", f"template_id {template_id!r} does not exist; use "
+                          "the template_id an animate-anyone-template-gen2 task returned.")
+    return int(match["w"]), int(match["h"]), int(match["cs"]) / 100
 
 
 _IMAGE_RENDERERS: dict[Family, Callable[[_Request], Rendered]] = {
@@ -225,7 +306,7 @@ def _renderer(spec: ModelSpec) -> Callable[[_Request], Rendered]:
     if spec.output is Output.TEMPLATE:
         return _template
     if spec.output is Output.VIDEO:
-        return _wan_video if spec.video is not None else _other_video
+        return _wan_video if spec.video is not None else _followed_video
     return _IMAGE_RENDERERS[spec.family]
 
 
@@ -244,8 +325,9 @@ def _fetch_inputs(fetcher: Fetcher, spec: ModelSpec, body: dict[str, Any],
         value = _field_value(section, field)
         if value in (None, "", []):
             continue
-        load = {"image": fetcher.image, "video": fetcher.video_info,
-                "audio": fetcher.fetch}[field.kind]
+        load = (fetcher.image_or_video if field.video_rule is not None
+                else {"image": fetcher.image, "video": fetcher.video_info,
+                      "audio": fetcher.audio_info}[field.kind])
         items = [load(url, field, who) for url in (value if isinstance(value, list) else [value])]
         fetched[field.name] = items if field.is_list else items[0]
     return fetched

@@ -37,6 +37,7 @@ class Facts:
     height: int = 0
     audio: bool = False
     ratio_label: str = "standard"  # video_ratio where it is not W*H (mode, 1:1, ...)
+    input_video_s: float = 0.0  # billed input-video seconds (reference-to-video)
 
 
 def _video_duration(spec: ModelSpec, facts: Facts) -> int | float:
@@ -48,10 +49,17 @@ def _video_duration(spec: ModelSpec, facts: Facts) -> int | float:
 
 
 def _duration(spec: ModelSpec, facts: Facts) -> int | float:
-    # Documented as integer for image-to-video, float for t2v, r2v, s2v and style transform.
+    # Documented as integer for image-to-video, float for t2v, r2v, s2v and style transform;
+    # the billed total includes input-video seconds (seed 000 L7189-7190).
     if spec.family is Family.IMAGE_TO_VIDEO:
         return int(round(facts.duration_s))
-    return float(round(facts.duration_s, 2))
+    return float(round(round(facts.duration_s) + facts.input_video_s, 2)
+                 if "input_video_duration" in spec.usage_fields else round(facts.duration_s, 2))
+
+
+def _seconds(value: float) -> int | float:
+    """Whole seconds as an integer (as documented), a fraction (a cut reference video) kept."""
+    return int(value) if float(value).is_integer() else round(value, 2)
 
 
 def _video_ratio(spec: ModelSpec, facts: Facts) -> str:
@@ -67,7 +75,7 @@ _USAGE: dict[str, Callable[[ModelSpec, Facts], Any]] = {
     "video_duration": _video_duration,
     "video_ratio": _video_ratio,
     "duration": _duration,
-    "input_video_duration": lambda spec, f: 0,
+    "input_video_duration": lambda spec, f: _seconds(f.input_video_s),
     "output_video_duration": lambda spec, f: int(round(f.duration_s)),
     "SR": lambda spec, f: int(f.tier.rstrip("P")) if f.tier else None,
     "size": lambda spec, f: f"{f.width}*{f.height}",
