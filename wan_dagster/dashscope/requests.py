@@ -373,6 +373,9 @@ def _multi_shot_needs_prompt_extend(spec: ModelSpec, body: Body) -> list[str]:
 
 
 def _silent_audio_url(spec: ModelSpec, body: Body) -> list[str]:
+    """On wan2.6 ``audio=false`` silences a given ``audio_url``; on wan2.5 the URL wins."""
+    if spec.video is not None and spec.video.audio_url_wins:
+        return []
     if body["parameters"].get("audio") is False and "audio_url" in body["input"]:
         return [f"input.audio_url: ignored because parameters.audio is false (the video would be "
                 f"silent); drop one of them (model {spec.name})"]
