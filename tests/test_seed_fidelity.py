@@ -276,3 +276,96 @@ def test_every_follow_model_names_its_seed_rule():
     assert followers == {"wan2.2-animate-move", "wan2.2-animate-mix", "wan2.2-s2v",
                          "animate-anyone-gen2", "emo-v1", "liveportrait", "videoretalk",
                          "emoji-v1", "video-style-transform"}
+
+
+def test_liveportrait_follows_the_audio_at_video_fps(api, media_server):
+    # seed 000 L11233: video_fps 15-30 sets the output frame rate; the length is the audio's
+    host, routes = media_server
+    routes["/face.jpg"] = (200, photo_jpeg((512, 512)), 0.0)
+    routes["/talk.mp3"] = (200, audio(2.0), 0.0)
+    body = {"model": "liveportrait",
+            "input": {"image_url": f"{host}/face.jpg", "audio_url": f"{host}/talk.mp3"},
+            "parameters": {"video_fps": 20}}
+    answer = succeeded(api, create(api, body, IMAGE2VIDEO))
+    info = probe_video(video_of(answer))
+    assert (info.fps, round(info.duration_s)) == (20, 2)
+    assert answer["usage"]["video_duration"] == 2.0
+
+
+@pytest.mark.parametrize("extension,seconds", [(False, 3.0), (True, 4.0)])
+def test_videoretalk_is_as_long_as_the_shorter_input_unless_extended(api, media_server,
+                                                                      extension, seconds):
+    # seed 000 L11618-11623: by default the shorter of video and audio; video_extension
+    # extends the video to the audio's length
+    host, routes = media_server
+    routes["/talk.mp4"] = (200, video(3.0, (640, 640), fps=25), 0.0)
+    routes["/voice.mp3"] = (200, audio(4.0), 0.0)
+    body = {"model": "videoretalk",
+            "input": {"video_url": f"{host}/talk.mp4", "audio_url": f"{host}/voice.mp3"},
+            "parameters": {"video_extension": extension}}
+    answer = succeeded(api, create(api, body, IMAGE2VIDEO))
+    assert answer["usage"]["video_duration"] == seconds
+
+
+# ---------------------------------------------------------------------------- images
+
+
+def _image_results(answer: dict) -> list:
+    from wan_dagster.dashscope.mediainfo import probe_image
+    return [probe_image(httpx.get(r["url"]).content) for r in answer["output"]["results"]]
+
+
+@pytest.mark.parametrize("function,parameters,size", [
+    ("expand", {"top_scale": 1.5, "bottom_scale": 1.5, "left_scale": 1.5, "right_scale": 1.5},
+     (960, 768)),  # seed 000 L993: all 1.5 gives 1.5 times the original size
+    ("expand", {"left_scale": 2.0}, (960, 512)),
+    ("super_resolution", {"upscale_factor": 2}, (1280, 1024)),  # L1032
+    ("stylization_all", {}, (640, 512))])
+def test_image_edit_output_size_follows_the_function(api, function, parameters, size):
+    body = {"model": "wanx2.1-imageedit",
+            "input": {"function": function, "prompt": "a family on a lawn",
+                      "base_image_url": _data_uri(photo_jpeg((640, 512)))},
+            "parameters": {"n": 1, **parameters}}
+    (image,) = _image_results(succeeded(api, create(api, body, "/services/aigc/image2image/"
+                                                               "image-synthesis")))
+    assert (image.width, image.height) == size
+
+
+def test_segmentation_returns_the_mask_and_the_visualisation(api):
+    # seed 000 L2721-2723: result 1 a pixel mask, result 2 a visualisation
+    body = {"model": "image-instance-segmentation",
+            "input": {"image_url": _data_uri(photo_jpeg((768, 1024)))}}
+    mask, overlay = _image_results(succeeded(api, create(
+        api, body, "/services/aigc/image2image/image-synthesis")))
+    assert (mask.mode, overlay.mode) == ("L", "RGB")
+    assert (mask.width, mask.height) == (overlay.width, overlay.height) == (768, 1024)
+
+
+@pytest.mark.parametrize("orientation,portrait", [("竖版", True), ("横版", False)])
+def test_posters_follow_portrait_or_landscape(api, orientation, portrait):
+    # seed 000 L2402: "支持横版和竖版海报"
+    body = {"model": "wanx-poster-generation-v1",
+            "input": {"title": "春节快乐", "prompt_text_zh": "灯笼", "wh_ratios": orientation,
+                      "generate_mode": "generate", "generate_num": 1}}
+    (image,) = _image_results(succeeded(api, create(
+        api, body, "/services/aigc/text2image/image-synthesis")))
+    assert (image.height > image.width) is portrait
+
+
+@pytest.mark.parametrize("model,parameters,returned", [
+    ("wan2.2-kf2v-flash", {}, True),  # prompt_extend defaults to true (L5982)
+    ("wan2.2-kf2v-flash", {"prompt_extend": False}, False),
+    ("wan2.2-i2v-flash", {}, True)])
+def test_actual_prompt_comes_back_when_the_prompt_was_rewritten(api, model, parameters, returned):
+    # seed 000 L5265-5268: returned when prompt_extend is true, never by wan2.6
+    field, path = (("first_frame_url", IMAGE2VIDEO) if "kf2v" in model else ("img_url", I2V))
+    body = {"model": model, "input": {field: _data_uri(photo_jpeg((832, 480))), "prompt": "turns"},
+            "parameters": {"resolution": "480P", **parameters}}
+    output = succeeded(api, create(api, body, path))["output"]
+    assert ("actual_prompt" in output) is returned
+    assert not returned or output["actual_prompt"].startswith("turns ")
+
+
+def test_wan26_never_returns_actual_prompt():
+    assert not REGISTRY.get("wan2.6-i2v-flash").actual_prompt
+    assert REGISTRY.get("wan2.5-i2v-preview").actual_prompt

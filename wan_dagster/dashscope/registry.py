@@ -267,6 +267,10 @@ class MediaField:
 
 # --------------------------------------------------------------------------- video geometry
 
+#: Poster frames by ``wh_ratios``: the orientations are documented (seed 000 L2402), the sizes
+#: are not (ours: 3:4 and 4:3 at 1024 px).
+POSTER_SIZES: dict[str, tuple[int, int]] = {"竖版": (768, 1024), "横版": (1024, 768)}
+
 #: Total pixel budget of each tier; image-to-video keeps the input's aspect ratio within it.
 TIER_PIXELS: dict[str, int] = {"480P": 832 * 480, "720P": 1280 * 720, "1080P": 1920 * 1080}
 
@@ -440,6 +444,12 @@ class ModelSpec:
     media: tuple[MediaField, ...] = ()
     video: VideoSpec | None = None
     follow: FollowSpec | None = None
+    #: Whether a successful answer carries ``actual_prompt`` (the rewritten prompt) when
+    #: ``prompt_extend`` is on: wan2.5 and earlier, never wan2.6 (seed 000 L5265-5268, L7716).
+    actual_prompt: bool = False
+    #: Whether a ``results[]`` image answer carries ``task_metrics`` (seed 000 L332, L709);
+    #: the style-repaint answer has none (L1292-1313).
+    task_metrics: bool = True
     #: Word budgets shared by several input fields (checked on top of each field's own rule).
     shared_word_limits: tuple[SharedWordLimit, ...] = ()
     regions: frozenset[Region] = frozenset({Region.BEIJING})
@@ -692,7 +702,7 @@ def _image_models() -> list[ModelSpec]:
                 _WATERMARK, _SEED, Param("prompt_extend", "parameters", bool),
             ),
             media=(MediaField("images", rule=I2I_RULE, required=True, max_items=3),),
-            regions=_BJ_SG,
+            regions=_BJ_SG, actual_prompt=True,  # per result (seed 000 L326)
             notes="n defaults to 4 on the service: builders send n=1 unless asked.",
         ),
         ModelSpec(
@@ -701,6 +711,7 @@ def _image_models() -> list[ModelSpec]:
             params=(Param("style_index", "input", int, required=True, minimum=-1),),
             media=(MediaField("image_url", rule=STYLE_REPAINT_RULE, required=True),
                    MediaField("style_ref_url", rule=STYLE_REPAINT_RULE)),
+            task_metrics=False,
         ),
         ModelSpec(
             "wanx-poster-generation-v1", Family.POSTER, Endpoint.TEXT2IMAGE, Output.IMAGE,
@@ -779,7 +790,8 @@ def _t2v(name: str, video: VideoSpec, prompt: Param, usage: tuple[str, ...],
         extra.append(_SHOT_TYPE)
     return ModelSpec(name, Family.TEXT_TO_VIDEO, Endpoint.VIDEO_GENERATION, Output.VIDEO,
                      "video_url", BillingUnit.SECOND, usage, params=_video_params(video, *extra),
-                     media=media, video=video, regions=regions, **kw)
+                     media=media, video=video, regions=regions,
+                     actual_prompt=not name.startswith("wan2.6"), **kw)
 
 
 def _i2v(name: str, video: VideoSpec, limits: Limits, usage: tuple[str, ...],
@@ -799,7 +811,7 @@ def _i2v(name: str, video: VideoSpec, limits: Limits, usage: tuple[str, ...],
     return ModelSpec(name, Family.IMAGE_TO_VIDEO, Endpoint.VIDEO_GENERATION, Output.VIDEO,
                      "video_url", BillingUnit.SECOND, usage, limits,
                      params=_video_params(video, *extra), media=tuple(media), video=video,
-                     regions=regions, **kw)
+                     regions=regions, actual_prompt=not name.startswith("wan2.6"), **kw)
 
 
 def _kf2v(name: str, video: VideoSpec, usage: tuple[str, ...], templates: tuple[str, ...] = (),
@@ -812,7 +824,7 @@ def _kf2v(name: str, video: VideoSpec, usage: tuple[str, ...], templates: tuple[
                      params=_video_params(video, *extra),
                      media=(MediaField("first_frame_url", rule=FRAME_RULE, required=True),
                             MediaField("last_frame_url", rule=FRAME_RULE)),
-                     video=video, regions=regions, **kw)
+                     video=video, regions=regions, actual_prompt=True, **kw)
 
 
 def _r2v(name: str, video: VideoSpec) -> ModelSpec:

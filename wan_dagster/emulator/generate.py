@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from PIL import Image
 
-from wan_dagster.dashscope.registry import (Family, FollowSpec, MediaField, ModelSpec, Output,
-                                            first_frame_size, tier_of_size)
+from wan_dagster.dashscope.registry import (POSTER_SIZES, Family, FollowSpec, MediaField,
+                                            ModelSpec, Output, first_frame_size, tier_of_size)
 from wan_dagster.dashscope.mediainfo import AudioInfo, VideoInfo
 
 from . import media
@@ -40,6 +40,7 @@ class Rendered:
     files: tuple[tuple[str, bytes], ...]
     facts: Facts
     template_id: str | None = None
+    actual_prompt: str | None = None
 
 
 class _Request:
@@ -100,7 +101,15 @@ def _size(text: str) -> tuple[int, int]:
 def _render_images(req: _Request, make: Callable[[int], bytes]) -> Rendered:
     """``n`` PNG images, each from its own seed."""
     files = tuple((f"{i}.png", make(req.seed + i)) for i in range(req.count))
-    return Rendered(files, Facts(image_count=len(files)))
+    return Rendered(files, Facts(image_count=len(files)), actual_prompt=_actual_prompt(req))
+
+
+def _actual_prompt(req: _Request) -> str | None:
+    """The rewritten prompt a model reports when ``prompt_extend`` is on: the emulator's
+    rewrite appends a fixed description to the caller's prompt."""
+    if not (req.spec.actual_prompt and req.prompt and req.param("prompt_extend")):
+        return None
+    return f"{req.prompt} Rich detail, soft natural light, a steady and clear composition."
 
 
 def _background(req: _Request) -> Rendered:
@@ -130,17 +139,41 @@ def _out_painting(req: _Request) -> Rendered:
 
 
 def _edit(req: _Request) -> Rendered:
-    """Image edit and the other image-to-image families: the first input(s), regraded."""
+    """Image edit and the other image-to-image families: the first input(s), regraded, at the
+    ``size`` asked for or the size the edit function makes."""
     field = req.spec.media[0].name
     sources = req.fetched[field] if isinstance(req.fetched[field], list) else [req.fetched[field]]
-    size = _size(req.param("size")) if req.param("size") else None
+    size = _size(req.param("size")) if req.param("size") else _edited_size(req, sources[-1].size)
     return _render_images(req, lambda seed: media.image_edit(sources, prompt=req.prompt,
                                                              size=size, seed=seed))
 
 
+def _edited_size(req: _Request, size: tuple[int, int]) -> tuple[int, int]:
+    """``expand`` grows each axis by the mean of its two side scales (all 1.5 gives 1.5 times
+    the size, seed 000 L993); ``super_resolution`` multiplies by ``upscale_factor`` (L1032)."""
+    width, height = size
+    function = req.input.get("function")
+    if function == "expand":
+        scale = {side: float(req.param(f"{side}_scale") or 1.0)
+                 for side in ("top", "bottom", "left", "right")}
+        return (round(width * (scale["left"] + scale["right"]) / 2),
+                round(height * (scale["top"] + scale["bottom"]) / 2))
+    if function == "super_resolution":
+        factor = int(req.param("upscale_factor"))
+        return width * factor, height * factor
+    return size
+
+
+def _segmentation(req: _Request) -> Rendered:
+    """A pixel mask of the people and a visualisation of it (seed 000 L2721-2723)."""
+    mask, overlay = media.segmentation(req.image("image_url"), seed=req.seed)
+    return Rendered((("mask.png", mask), ("visualization.png", overlay)), Facts(image_count=2))
+
+
 def _text_to_image(req: _Request) -> Rendered:
     prompt = req.prompt or str(req.input.get("title", ""))
-    size = _size(req.param("size") or "1024*1024")  # posters document no size
+    orientation = req.param("wh_ratios")
+    size = POSTER_SIZES[orientation] if orientation else _size(req.param("size") or "1024*1024")
     return _render_images(req, lambda seed: media.text_to_image(prompt=prompt, size=size,
                                                                 seed=seed))
 
@@ -167,7 +200,8 @@ def _wan_video(req: _Request) -> Rendered:
                        fps=video.fps, audio=audio, seed=req.seed)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
                                                   height=height, audio=audio,
-                                                  input_video_s=_billed_reference_seconds(req)))
+                                                  input_video_s=_billed_reference_seconds(req)),
+                    actual_prompt=_actual_prompt(req))
 
 
 def _billed_reference_seconds(req: _Request) -> float:
@@ -294,7 +328,7 @@ _IMAGE_RENDERERS: dict[Family, Callable[[_Request], Rendered]] = {
     Family.OUT_PAINTING: _out_painting,
     Family.IMAGE_EDIT: _edit,
     Family.STYLE_REPAINT: _edit,
-    Family.SEGMENTATION: _edit,
+    Family.SEGMENTATION: _segmentation,
     Family.ERASE: _edit,
     Family.X_PAINTING: _edit,
     Family.TEXT_TO_IMAGE: _text_to_image,

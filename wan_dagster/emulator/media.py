@@ -500,3 +500,19 @@ def _encode_audio(container: av.container.OutputContainer, tones: np.ndarray) ->
         frame.sample_rate, frame.pts, frame.time_base = _AUDIO_RATE, start, Fraction(1, _AUDIO_RATE)
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
+
+
+# --- segmentation -----------------------------------------------------------------------------
+
+
+def segmentation(image: Image.Image, *, seed: int) -> tuple[bytes, bytes]:
+    """(mask, visualisation) of one standing figure: a white-on-black pixel mask and the input
+    with the masked region tinted, as the instance-segmentation model returns both."""
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    mask = Image.new("L", rgb.size, 0)
+    ImageDraw.Draw(mask).ellipse((0.3 * width, 0.05 * height, 0.7 * width, 0.98 * height),
+                                 fill=255)
+    tint = tuple(int(c) for c in _palette(_rng("segmentation", seed), 1)[0])
+    overlay = Image.composite(Image.blend(rgb, Image.new("RGB", rgb.size, tint), 0.5), rgb, mask)
+    return _png(mask), _png(overlay)

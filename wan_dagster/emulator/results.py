@@ -97,22 +97,37 @@ def billed_quantity(usage: dict[str, Any]) -> float:
     raise ValueError(f"usage {usage} names no billable quantity")
 
 
-def result_output(spec: ModelSpec, urls: list[str], prompt: str | None,
-                  template_id: str | None) -> dict[str, Any]:
+def result_output(spec: ModelSpec, urls: list[str], prompt: str | None, template_id: str | None,
+                  actual_prompt: str | None, body: dict[str, Any],
+                  started_at: float) -> dict[str, Any]:
     """The result part of a SUCCEEDED task's ``output``, placed per ``spec.result_path``;
-    image results carry the request's prompt as ``orig_prompt``."""
+    image results carry the request's prompt as ``orig_prompt``, and the rewritten prompt as
+    ``actual_prompt`` where the model reports one (per result for images)."""
     out: dict[str, Any] = {}
     path = spec.result_path
+    prompts = {"orig_prompt": prompt} if prompt else {}
+    if actual_prompt:
+        prompts["actual_prompt"] = actual_prompt
     if path == "results[].url":
-        out["results"] = [{"url": url, **({"orig_prompt": prompt} if prompt else {})}
-                          for url in urls]
+        out["results"] = [{"url": url, **prompts} for url in urls]
+        if spec.family is Family.STYLE_REPAINT:
+            out.update(_style_repaint_fields(body, started_at))
     elif path == "results.video_url":
         out["results"] = {"video_url": urls[0]}
     elif path in ("output_image_url", "video_url", "output_video_url"):
         out[path] = urls[0]
     elif path == "template_id":
         out["template_id"] = template_id
+    if actual_prompt and spec.output is Output.VIDEO:
+        out["actual_prompt"] = actual_prompt
     return out
+
+
+def _style_repaint_fields(body: dict[str, Any], started_at: float) -> dict[str, Any]:
+    """The four extra fields of a style-repaint answer (seed 000 L1300-1304); ``start_time``
+    has no milliseconds there."""
+    return {"error_message": "Success", "start_time": service_time(started_at)[:-4],
+            "style_index": body["input"]["style_index"], "error_code": 0}
 
 
 def prompt_output(spec: ModelSpec, prompt: str | None) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class Task:
     @property
     def image_count(self) -> int | None:
         """Images asked for, for ``task_metrics`` of ``results[]`` image tasks."""
-        if self.spec.result_path != "results[].url":
+        if self.spec.result_path != "results[].url" or not self.spec.task_metrics:
             return None
         return requested_count(self.spec, self.body)
 
@@ -358,7 +358,9 @@ class Tasks:
             path = f"/results/{task.task_id}/{name}"
             urls.append(f"{self._public_url}{path}?{self._signer.signed_query(path, expires_at)}")
         usage = usage_for(task.spec, rendered.facts)
-        return (result_output(task.spec, urls, task.prompt, rendered.template_id), usage,
+        assert task.started_at is not None
+        return (result_output(task.spec, urls, task.prompt, rendered.template_id,
+                              rendered.actual_prompt, task.body, task.started_at), usage,
                 billed_quantity(usage))
 
     def _drop_expired(self, now: float) -> list[str]:
