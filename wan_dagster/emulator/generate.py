@@ -15,7 +15,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from PIL import Image
 
@@ -237,7 +237,7 @@ def _followed_video(req: _Request) -> Rendered:
 
 
 def _followed_length(req: _Request, follow: FollowSpec, driving: VideoInfo | None,
-                     sound: AudioInfo | None, template: tuple[int, int, float] | None) -> float:
+                     sound: AudioInfo | None, template: Template | None) -> float:
     if follow.length == "video":
         assert driving is not None
         return driving.duration_s
@@ -250,18 +250,18 @@ def _followed_length(req: _Request, follow: FollowSpec, driving: VideoInfo | Non
                                                                           sound.duration_s)
     if follow.length == "template":
         assert template is not None
-        return template[2]
+        return template.seconds
     assert follow.fixed_seconds is not None
     return follow.fixed_seconds
 
 
 def _followed_size(req: _Request, follow: FollowSpec, driving: VideoInfo | None,
                    first: Image.Image | None,
-                   template: tuple[int, int, float] | None) -> tuple[int, int]:
+                   template: Template | None) -> tuple[int, int]:
     if follow.geometry == "ratio":
         sizes = dict(follow.ratio_sizes)
         if template is not None and not req.param("use_ref_img_bg"):
-            return first_frame_size(follow.tier, template[0], template[1])
+            return first_frame_size(follow.tier, template.width, template.height)
         label = req.param("video_ratio") or _ratio_label(req)
         return sizes.get(label, next(iter(sizes.values())))
     source = (driving.width, driving.height) if driving else first.size if first else (16, 9)
@@ -311,14 +311,22 @@ def _template_check(body: str) -> str:
     return hashlib.sha256(f"animate-anyone-template:{body}".encode()).hexdigest()[:12]
 
 
-def _parse_template(template_id: str) -> tuple[int, int, float]:
-    """(width, height, seconds) of a template this emulator made; TaskFailure otherwise (the
-    seed's placeholder ``AACT.xxx.xxx-xxx.xxx`` included)."""
+class Template(NamedTuple):
+    """What an AnimateAnyone template id carries: the dance video's frame and length."""
+
+    width: int
+    height: int
+    seconds: float
+
+
+def _parse_template(template_id: str) -> Template:
+    """The template behind an id this emulator made; TaskFailure otherwise (the seed's
+    placeholder ``AACT.xxx.xxx-xxx.xxx`` included)."""
     match = _TEMPLATE_ID.fullmatch(template_id)
     if match is None or match["check"] != _template_check(match["body"]):
         raise TaskFailure("InvalidParameter", f"template_id {template_id!r} does not exist; use "
                           "the template_id an animate-anyone-template-gen2 task returned.")
-    return int(match["w"]), int(match["h"]), int(match["cs"]) / 100
+    return Template(int(match["w"]), int(match["h"]), int(match["cs"]) / 100)
 
 
 _IMAGE_RENDERERS: dict[Family, Callable[[_Request], Rendered]] = {

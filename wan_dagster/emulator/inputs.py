@@ -98,8 +98,7 @@ class Fetcher:
                           "URL, an oss:// URL or a data URI.")
 
     def _download(self, url: str, field: MediaField) -> bytes:
-        caps = [rule.max_bytes for rule in (field.rule, field.video_rule) if rule is not None]
-        limit = max(caps) if caps and None not in caps else None  # type: ignore[type-var]
+        limit = _max_bytes(field)
         try:
             with self._http.stream("GET", url, timeout=self._timeout,
                                    follow_redirects=True) as response:
@@ -140,9 +139,8 @@ class Fetcher:
 
     def video_info(self, url: str, field: MediaField, who: Requester) -> VideoInfo:
         """Fetch, probe and check one input video."""
-        rule = field.video_rule or field.rule
-        return self._probed_video(self.fetch(url, field, who), field.name,
-                                  rule if isinstance(rule, VideoRule) else None)
+        rule = field.rule if isinstance(field.rule, VideoRule) else None
+        return self._probed_video(self.fetch(url, field, who), field.name, rule)
 
     def audio_info(self, url: str, field: MediaField, who: Requester) -> AudioInfo:
         """Fetch, probe and check one input audio."""
@@ -175,6 +173,15 @@ class Fetcher:
         if rule is not None:
             _check_av_rule(data, rule, name)
         return info
+
+
+def _max_bytes(field: MediaField) -> int | None:
+    """The largest file ``field`` may hold (None: no limit); a reference list takes images
+    and larger videos, so the larger cap applies while downloading."""
+    caps = [rule.max_bytes for rule in (field.rule, field.video_rule) if rule is not None]
+    if not caps or any(cap is None for cap in caps):
+        return None
+    return max(cap for cap in caps if cap is not None)
 
 
 #: Audio and video rule aspects in the order they are reported, each with the code
