@@ -15,7 +15,6 @@ from wan_dagster.dashscope.mediainfo import probe_video
 from wan_dagster.dashscope.registry import REGISTRY, count_words
 from wan_dagster.dashscope.requests import background_generation, generic, image_to_video
 
-SEED = "000_abeeac904f9badb7.txt"
 I2V = "/services/aigc/video-generation/video-synthesis"
 IMAGE2VIDEO = "/services/aigc/image2video/video-synthesis"
 
