@@ -105,3 +105,23 @@ def test_sdk_cancel_then_list(sdk, tmp_path):
                                      status="CANCELED")
     assert listed.status_code == 200, listed
     assert [row["task_id"] for row in listed.output["data"]] == [rsp.output.task_id]
+
+
+def test_sdk_text_to_video(sdk):
+    rsp = sdk.VideoSynthesis.call(api_key="sk-sdk", model="wan2.2-t2v-plus",
+                                  prompt="a leather bag on a turntable", size="832*480")
+    info = _video(rsp)
+    assert (info.width, info.height, round(info.duration_s)) == (832, 480, 5)
+
+
+def test_sdk_reference_to_video_uploads_a_local_video_reference(sdk, tmp_path):
+    from seed_media import video
+    clip = tmp_path / "dancer.mp4"
+    clip.write_bytes(video(2.0))
+    rsp = sdk.VideoSynthesis.call(api_key="sk-sdk", model="wan2.6-r2v-flash",
+                                  prompt="character1 dances", reference_urls=[f"file://{clip}"],
+                                  size="1280*720", duration=2, audio=False)
+    info = _video(rsp)
+    assert (info.width, info.height) == (1280, 720)
+    # seed 000 L7251: one reference video bills min(its length, 5 s) as input seconds
+    assert rsp.usage.input_video_duration == 2
