@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: Copies of the seeds (the original Chinese docs), which tests cite by file name and line.
-SEEDS = Path(__file__).parent / "seeds"
+#: The seeds (the original Chinese docs), which tests cite by file name and line: the project's
+#: shared/ folder, which CI lays beside the repository as it is beside the checkout here.
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 _SDK_PRINT = re.compile(r"print\(|System\.out|public static void main")
 
 
