@@ -72,7 +72,9 @@ def _main(args: argparse.Namespace, stops) -> int:
         cursor = SensorCursor(instance, REPO / "workspace.yaml")
         tick, requested = _tick(defs, instance, cursor.get())
         run_config = {**LOGGERS, "ops": {"generate_media": {"config": _generation_config(args)}}}
-        run_ids, stopped = _run_requests(defs, instance, tick, run_config, stops,
+        requests = [(request, True) for request in tick.run_requests] + \
+            [(request, False) for request in _retry_requests(defs, instance, tick, args)]
+        run_ids, stopped = _run_requests(defs, instance, requests, run_config, stops,
                                          None if args.dry_run else (cursor, requested))
         if stopped is None and not args.dry_run:
             dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
@@ -154,27 +156,55 @@ def _tick(defs, instance, cursor: str | None):
     return tick, json.loads(tick.cursor) if tick.cursor else {}
 
 
-def _run_requests(defs, instance, tick, run_config: dict, stops, commit):
-    """Execute the tick's run requests in order, tagged as the daemon tags sensor runs, and
-    store each finished batch's SKUs in the sensor cursor (``commit``: (cursor, requested), or
-    None for a dry run). Stops after a run that a signal interrupted: (run ids, the signal)."""
+def _retry_requests(defs, instance, tick, args: argparse.Namespace) -> list:
+    """Runs for SKUs the sensor did not ask for but the user did: those whose result the
+    service no longer has (--regenerate-expired) or any that failed (--retry-failed)."""
+    from .core.ledger import Status
+    from .orchestration.sensors import RUN_BATCH, batches, run_request
+
+    if not (args.regenerate_expired or args.retry_failed):
+        return []
+    order = instance.get_dynamic_partitions("sku")
+    asked = {sku for request in tick.run_requests for sku in _skus_of(request, order)}
+    ledger = defs.resources["ledger"].ledger
+    wanted = set()
+    for product in defs.resources["catalog"].load().products:
+        latest = [ledger.latest(asset, product.sku, fingerprint)
+                  for asset, fingerprint in product.input_fingerprints.items()]
+        statuses = {a.status for a in latest if a is not None}
+        if (args.regenerate_expired and Status.EXPIRED in statuses) or \
+                (args.retry_failed and statuses - {Status.STORED}):
+            wanted.add(product.sku)
+    wanted -= asked
+    if wanted:
+        print(f"Retrying {len(wanted)} SKU(s) that "
+              + ("expired or failed" if args.retry_failed else "the service no longer has"))
+    return [run_request(first, last, "retry") for first, last in batches(order, wanted, RUN_BATCH)]
+
+
+def _run_requests(defs, instance, requests: list, run_config: dict, stops, commit):
+    """Execute the run requests, (request, from the sensor), in order. The sensor's are tagged
+    as the daemon tags sensor runs (so the UI shows them as the sensor's) and each finished
+    batch's SKUs are stored in the sensor cursor (``commit``: (cursor, requested), or None for
+    a dry run). Stops after a run that a signal interrupted. Returns the run ids and the
+    signal, if any."""
     from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
     job = defs.get_job_def("media_job")
     order = instance.get_dynamic_partitions("sku")
     run_ids: list[str] = []
-    for number, request in enumerate(tick.run_requests, 1):
+    for number, (request, from_sensor) in enumerate(requests, 1):
         skus = _skus_of(request, order)
-        print(f"Run {number}/{len(tick.run_requests)}: {len(skus)} SKU(s), {skus[0]}"
+        print(f"Run {number}/{len(requests)}: {len(skus)} SKU(s), {skus[0]}"
               + (f" .. {skus[-1]}" if len(skus) > 1 else ""))
+        sensor_tags = {SENSOR_NAME_TAG: "catalog_sensor", RUN_KEY_TAG: request.run_key}
         result = job.execute_in_process(
             instance=instance, partition_key=request.partition_key, run_config=run_config,
-            tags={**request.tags, SENSOR_NAME_TAG: "catalog_sensor", RUN_KEY_TAG: request.run_key},
-            raise_on_error=False)
+            tags={**request.tags, **(sensor_tags if from_sensor else {})}, raise_on_error=False)
         run_ids.append(result.run_id)
         if stops.received is not None:
             return run_ids, stops.received
-        if commit is not None:
+        if from_sensor and commit is not None:
             cursor, requested = commit
             stored = json.loads(cursor.get() or "{}")
             cursor.set(json.dumps({**stored, **{sku: requested[sku] for sku in skus}}))
@@ -219,6 +249,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--regenerate-expired", action="store_true",
                         help="pay again for results the service no longer has (expired after "
                              "24 h, or lost) instead of failing those SKUs")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="also run the SKUs that failed before (the catalog sensor asks "
+                             "only for new or changed ones)")
     return parser.parse_args(argv)
 
 
