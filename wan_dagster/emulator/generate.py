@@ -160,7 +160,7 @@ def _wan_video(req: _Request) -> Rendered:
     duration = int(req.param("duration"))
     audio = video.audio == "always" or (video.audio == "optional" and bool(req.param("audio")))
     data = media.video(first=first, last=last, width=width, height=height, duration_s=duration,
-                       fps=video.fps, audio=audio, seed=req.seed)
+                       fps=video.fps, audio=audio, seed=req.seed, prompt=req.prompt)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
                                                   height=height, audio=audio))
 
@@ -183,7 +183,8 @@ def _other_video(req: _Request) -> Rendered:
     audio = any(f.kind == "audio" and f.name in req.fetched for f in req.spec.media) or bool(
         driving and driving.has_audio)
     data = media.video(first=first, last=None, width=width, height=height, duration_s=duration,
-                       fps=int(req.param("video_fps") or 30), audio=audio, seed=req.seed)
+                       fps=int(req.param("video_fps") or 30), audio=audio, seed=req.seed,
+                       prompt=req.prompt)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
                                                   height=height, audio=audio,
                                                   ratio_label=_ratio_label(req)))
