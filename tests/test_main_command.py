@@ -84,6 +84,7 @@ def test_one_row_catalog_on_the_embedded_emulator_then_a_no_op_rerun(tmp_path):
     assert "no run needed" in second.stdout
     assert "Spent by this command: 0.00 CNY" in second.stdout
     assert "SKUs done: 1 of 1" in second.stdout
+    assert second.stderr == ""  # (the first run shows Dagster's one-time telemetry notice)
     assert_clean(second)
 
     with dg.DagsterInstance.from_config(str(command.home)) as instance:

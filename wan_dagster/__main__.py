@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     _prepare_dagster_home(Path(os.environ.setdefault("DAGSTER_HOME", str(REPO / ".dagster_home"))))
     warnings.filterwarnings("ignore")  # Dagster's beta/deprecation notices are not the user's
-    logging.getLogger("dagster").setLevel(logging.WARNING)  # the sensor tick's INFO lines
     from .command.interrupts import Interrupted, StopSignals
 
     with StopSignals() as stops:
@@ -144,6 +143,7 @@ def _tick(defs, instance, cursor: str | None):
     with dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
                                  definitions=defs, cursor=cursor,
                                  resources={"catalog": defs.resources["catalog"]}) as context:
+        context.log.setLevel(logging.WARNING)  # its INFO line goes to stderr; we print our own
         tick = sensor.evaluate_tick(context)
     for request in tick.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
