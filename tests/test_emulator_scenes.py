@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from wan_dagster.dashscope import DashScopeClient
+from conftest import EMULATOR_TIME_SCALE
+from wan_dagster.dashscope import DashScopeClient, PollPolicy
 from wan_dagster.dashscope.requests import image_to_video
 from wan_dagster.emulator import media
 from wan_dagster.emulator.feet import find_feet
@@ -159,7 +160,8 @@ def test_a_360_turn_shows_the_back_half_way():
 
 def test_the_emulator_films_what_the_prompt_asks(emulator, tmp_path):
     """Through the HTTP API: the prompt of an image-to-video task reaches the camera."""
-    with DashScopeClient("sk-test", base_url=emulator.base_url) as client:
+    with DashScopeClient("sk-test", base_url=emulator.base_url,
+                         poll=PollPolicy(time_scale=EMULATOR_TIME_SCALE)) as client:
         task = client.run(image_to_video(textured((640, 384)), model="wan2.2-i2v-flash",
                                          prompt="pan left across the product", duration=5))
         task.raise_for_status()

@@ -28,11 +28,15 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from .command.interrupts import StopSignals
 
 REPO = Path(__file__).resolve().parent.parent
 KEY_VARIABLE = "DASHSCOPE_API_KEY"
 EXIT_FAILED_SKUS = 1
+EXIT_BAD_INPUT = 2  # as argparse exits for bad arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,16 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     _prepare_dagster_home(Path(os.environ.setdefault("DAGSTER_HOME", str(REPO / ".dagster_home"))))
     warnings.filterwarnings("ignore")  # Dagster's beta/deprecation notices are not the user's
     from .command.interrupts import Interrupted, StopSignals
+    from .core.catalog import CatalogError
 
     with StopSignals() as stops:
         try:
             return _main(args, stops)
+        except CatalogError as error:
+            print(f"Cannot use the catalog: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         except Interrupted as stop:
             print(f"\nStopped by {stop.signal.name} between runs; nothing further was started.")
             return 128 + stop.signal
 
 
-def _main(args: argparse.Namespace, stops) -> int:
+def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     import dagster as dg
 
     from .command.progress import LOGGERS, QUIET, QUIET_CONSOLE, progress_logger
@@ -66,6 +74,7 @@ def _main(args: argparse.Namespace, stops) -> int:
                        ledger=LedgerResource(url=args.ledger or ""),
                        media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media"))),
             dg.Definitions(loggers={"progress": progress_logger}))
+        defs.resources["catalog"].load()  # a file that is no table stops here, in one line
         defs.get_job_def("catalog_job").execute_in_process(instance=instance, run_config=QUIET,
                                                            raise_on_error=False)
         cursor = SensorCursor(instance, REPO / "workspace.yaml")
@@ -75,7 +84,10 @@ def _main(args: argparse.Namespace, stops) -> int:
             [(request, False) for request in _retry_requests(defs, instance, tick, args)]
         run_ids, stopped = _run_requests(defs, instance, requests, run_config, stops,
                                          None if args.dry_run else (cursor, requested))
-        if stopped is None and not args.dry_run:
+        if args.dry_run:
+            print("Dry run: nothing was submitted (the estimate is above and in each run's log).")
+            return 128 + stopped if stopped is not None else 0
+        if stopped is None:
             dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
                            resources={"ledger": defs.resources["ledger"]}, run_config=QUIET_CONSOLE)
             checks = defs.get_job_def("media_check_job").execute_in_process(
@@ -87,8 +99,7 @@ def _main(args: argparse.Namespace, stops) -> int:
             print(f"Stopped by {stopped.name}: the interrupted run canceled its pending tasks "
                   "and withdrew unsent submissions; no further run was started.")
             return 128 + stopped
-        if not args.dry_run:
-            print(_checks_line(checks))
+        print(_checks_line(checks))
         print(f"Outputs: {(Path(args.out) / 'media').resolve()} "
               f"({time.monotonic() - started:.0f} s wall time)")
         return EXIT_FAILED_SKUS if summary.failed else 0

@@ -1,5 +1,6 @@
 """The main command's Dagster logger: one counted line per generation on stdout
-(``[3/57] background_image APP-1001: stored``) and the warnings a step raises, nothing else.
+(``[3/57] background_image APP-1001: stored``), a dry run's estimate and the warnings a step
+raises, nothing else.
 Dagster's own DEBUG event stream stays in the run's event log, where the UI shows it."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import sys
 import dagster as dg
 from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
 
-#: The per-generation lines ``run_generation`` logs as each SKU's asset finishes.
-PROGRESS_LINE = re.compile(r"^\[\d+/\d+\] ")
+#: The per-generation lines ``run_generation`` logs as each SKU's asset finishes, and its
+#: dry-run estimate.
+PROGRESS_LINE = re.compile(r"^(\[\d+/\d+\] |Dry run: )")
 
 
 class _ProgressHandler(logging.Handler):
