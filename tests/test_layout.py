@@ -15,6 +15,7 @@ LAYERS = {
     "emulator": {"dashscope"},
     "core": {"dashscope"},
     "orchestration": {"dashscope", "emulator", "core"},
+    "command": {"dashscope", "emulator", "core", "orchestration"},  # python -m wan_dagster
 }
 
 

@@ -16,14 +16,15 @@ FPS = 30
 
 
 def _cutout(size: tuple[int, int] = (240, 320)) -> Image.Image:
-    """RGBA product cutout: opaque body, half-transparent rim, transparent surroundings."""
+    """RGBA product cutout with margins: opaque body, half-transparent rim, transparent
+    surroundings."""
     img = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     w, h = size
     body = (w * 0.25, h * 0.2, w * 0.75, h * 0.85)
     draw.rounded_rectangle((body[0] - 4, body[1] - 4, body[2] + 4, body[3] + 4), 20, fill=(30, 60, 200, 128))
     draw.rounded_rectangle(body, 16, fill=(200, 30, 40, 255))
-    draw.ellipse((w * 0.4, h * 0.05, w * 0.6, h * 0.25), fill=(240, 200, 40, 255))
+    draw.ellipse((w * 0.4, h * 0.12, w * 0.6, h * 0.3), fill=(240, 200, 40, 255))
     return img
 
 

@@ -1,123 +1,241 @@
-"""``python -m wan_dagster``: the whole sample catalog end to end on the embedded emulator.
+"""``python -m wan_dagster``: a catalog end to end, as the catalog sensor would run it.
 
-Registers the SKUs through the catalog sensor, runs the batched media job for every run it
-asks for, rolls up costs, decodes the stored media, and prints a summary. Nothing is billed:
-the emulator stands in for DashScope. Results stay in ``--out`` and in DAGSTER_HOME, so
-``DAGSTER_HOME=.dagster_home dagster dev`` shows the same assets, partitions and metadata.
+Validates the catalog, evaluates the real ``catalog_sensor`` (its cursor is kept in the Dagster
+instance where ``dagster dev`` finds it, so neither the sensor nor the next command asks again
+for what was already requested), runs the batched ``media_job`` runs it asks for, checks the
+stored media with real decoders and prints a summary. Results stay in ``--out`` and in
+DAGSTER_HOME, so ``DAGSTER_HOME=.dagster_home dagster dev`` shows the same assets and runs.
+
+DashScope: with neither DASHSCOPE_API_KEY nor --base-url, an embedded emulator serves the API and
+nothing is billed. With DASHSCOPE_API_KEY set, the real service of --region is used (and billed);
+--base-url points at any other server speaking the protocol, e.g. an external emulator
+(``python -m wan_dagster.emulator --port 8089`` and ``--base-url http://127.0.0.1:8089/api/v1``).
+
+Exit status: 0 when every SKU of the catalog is done, 1 when any failed, 2 for bad arguments,
+128 + the signal number after Ctrl-C (130) or SIGTERM (143). A signal ends the current run as a
+terminated Dagster run does (its PENDING tasks canceled, unsent submissions withdrawn, running
+tasks left to the task sensor) and no further run is started.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import logging
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from .command.interrupts import StopSignals
 
 REPO = Path(__file__).resolve().parent.parent
+KEY_VARIABLE = "DASHSCOPE_API_KEY"
+EXIT_FAILED_SKUS = 1
+EXIT_BAD_INPUT = 2  # as argparse exits for bad arguments
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    os.environ.setdefault("DAGSTER_HOME", str(REPO / ".dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    _prepare_dagster_home(Path(os.environ.setdefault("DAGSTER_HOME", str(REPO / ".dagster_home"))))
+    warnings.filterwarnings("ignore")  # Dagster's beta/deprecation notices are not the user's
+    from .command.interrupts import Interrupted, StopSignals
+    from .core.catalog import CatalogError
 
+    with StopSignals() as stops:
+        try:
+            return _main(args, stops)
+        except CatalogError as error:
+            print(f"Cannot use the catalog: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except Interrupted as stop:
+            print(f"\nStopped by {stop.signal.name} between runs; nothing further was started.")
+            return 128 + stop.signal
+
+
+def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     import dagster as dg
 
-    from .emulator import Emulator
-    from .orchestration.resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
+    from .command.progress import LOGGERS, QUIET, QUIET_CONSOLE, progress_logger
+    from .command.sensor_state import SensorCursor
+    from .command.summary import render, summarise
+    from .orchestration.defs import build_defs
+    from .orchestration.resources import CatalogResource, LedgerResource, MediaStoreResource
 
     started = time.monotonic()
-    with Emulator(time_scale=args.time_scale) as emulator, dg.DagsterInstance.get() as instance:
-        print(f"Embedded DashScope emulator at {emulator.base_url} (time scale "
-              f"{args.time_scale:g}); nothing is billed. DAGSTER_HOME={os.environ['DAGSTER_HOME']}")
-        from .orchestration.defs import build_defs
-
-        defs = build_defs(
-            dashscope=DashScopeResource(api_key="emulator", base_url=emulator.base_url,
-                                        poll_scale=args.time_scale),
-            catalog=CatalogResource(path=str(args.catalog)),
-            ledger=LedgerResource(url=args.ledger or ""),
-            media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")),
-        )
-        run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-        if args.budget is not None or args.dry_run:
-            run_config["ops"] = {"generate_media": {"config": {
-                "dry_run": args.dry_run, **({"budget_cny": args.budget} if args.budget else {})}}}
-        _materialize_catalog(defs, instance, run_config)
-        tick = _tick(defs, instance)
-        for request in tick.dynamic_partitions_requests:
-            instance.add_dynamic_partitions(request.partitions_def_name,
-                                            list(request.partition_keys))
-        print(f"Registered {sum(len(r.partition_keys) for r in tick.dynamic_partitions_requests)} "
-              f"SKU partitions; {len(tick.run_requests)} batched run(s) requested")
-        job = defs.get_job_def("media_job")
-        for request in tick.run_requests:
-            job.execute_in_process(instance=instance, partition_key=request.partition_key,
-                                   tags=request.tags, run_config=run_config, raise_on_error=False)
+    with _dashscope(args) as (dashscope, where), dg.DagsterInstance.get() as instance:
+        print(f"{where}\nDAGSTER_HOME={os.environ['DAGSTER_HOME']}")
+        defs = dg.Definitions.merge(
+            build_defs(dashscope=dashscope, catalog=CatalogResource(path=str(args.catalog)),
+                       ledger=LedgerResource(url=args.ledger or ""),
+                       media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media"))),
+            dg.Definitions(loggers={"progress": progress_logger}))
+        defs.resources["catalog"].load()  # a file that is no table stops here, in one line
+        defs.get_job_def("catalog_job").execute_in_process(instance=instance, run_config=QUIET,
+                                                           raise_on_error=False)
+        cursor = SensorCursor(instance, REPO / "workspace.yaml")
+        tick, requested = _tick(defs, instance, cursor.get())
+        run_config = {**LOGGERS, "ops": {"generate_media": {"config": _generation_config(args)}}}
+        requests = [(request, True) for request in tick.run_requests] + \
+            [(request, False) for request in _retry_requests(defs, instance, tick, args)]
+        run_ids, stopped = _run_requests(defs, instance, requests, run_config, stops,
+                                         None if args.dry_run else (cursor, requested))
         if args.dry_run:
-            return 0
-        costs = dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
-                               resources={"ledger": defs.resources["ledger"]})
-        checks = defs.get_job_def("media_check_job").execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False)
-        _summary(defs, costs.output_for_node("generation_costs"), checks,
-                 time.monotonic() - started, Path(args.out))
-    return 0
+            print("Dry run: nothing was submitted (the estimate is above and in each run's log).")
+            return 128 + stopped if stopped is not None else 0
+        if stopped is None:
+            dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
+                           resources={"ledger": defs.resources["ledger"]}, run_config=QUIET_CONSOLE)
+            checks = defs.get_job_def("media_check_job").execute_in_process(
+                instance=instance, run_config=QUIET, raise_on_error=False)
+        summary = summarise(defs.resources["catalog"].load(), defs.resources["ledger"].ledger,
+                            run_ids)
+        print(render(summary))
+        if stopped is not None:
+            print(f"Stopped by {stopped.name}: the interrupted run canceled its pending tasks "
+                  "and withdrew unsent submissions; no further run was started.")
+            return 128 + stopped
+        print(_checks_line(checks))
+        print(f"Outputs: {(Path(args.out) / 'media').resolve()} "
+              f"({time.monotonic() - started:.0f} s wall time)")
+        return EXIT_FAILED_SKUS if summary.failed else 0
 
 
-def _materialize_catalog(defs, instance, run_config) -> None:
+def _prepare_dagster_home(home: Path) -> None:
+    """A home this command creates gets an empty dagster.yaml (SQLite storage under it, the
+    default), which Dagster otherwise asks for on every start."""
+    if not home.exists():
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text("# Dagster's defaults: storage under this folder.\n")
+
+
+@contextlib.contextmanager
+def _dashscope(args: argparse.Namespace) -> Iterator[tuple[object, str]]:
+    """The DashScope resource the runs use, and a line saying where it points."""
     import dagster as dg
 
-    dg.materialize([defs.get_assets_def("product_catalog")], instance=instance,
-                   resources={"catalog": defs.resources["catalog"]},
-                   run_config={"loggers": run_config["loggers"]})
+    from .dashscope.registry import BASE_URLS, Region
+    from .emulator import Emulator
+    from .orchestration.resources import DashScopeResource
+
+    keyed = bool(os.environ.get(KEY_VARIABLE))
+    if keyed or args.base_url:
+        url = args.base_url or BASE_URLS[Region(args.region)]
+        yield (DashScopeResource(api_key=dg.EnvVar(KEY_VARIABLE) if keyed else "",
+                                 region=args.region, base_url=args.base_url,
+                                 poll_scale=args.time_scale or 1.0),
+               f"DashScope API at {url} (key from {KEY_VARIABLE}: "
+               f"{'set' if keyed else 'not set'}); generations are billed by that service.")
+        return
+    scale = args.time_scale or 0.02
+    with Emulator(time_scale=scale) as emulator:
+        yield (DashScopeResource(base_url=emulator.base_url, poll_scale=scale),
+               f"Embedded DashScope emulator at {emulator.base_url} (time scale {scale:g}); "
+               f"nothing is billed. Set {KEY_VARIABLE} or --base-url to use another service.")
 
 
-def _tick(defs, instance):
-    """One catalog-sensor tick, evaluated as the daemon would."""
+def _generation_config(args: argparse.Namespace) -> dict:
+    config: dict = {"dry_run": args.dry_run, "regenerate_expired": args.regenerate_expired}
+    if args.budget is not None:
+        config["budget_cny"] = args.budget
+    return config
+
+
+def _tick(defs, instance, cursor: str | None):
+    """One ``catalog_sensor`` tick as the daemon evaluates it (new partitions registered), and
+    the cursor it asks to store: SKU -> the fingerprint requested."""
     import dagster as dg
 
     sensor = defs.get_sensor_def("catalog_sensor")
-    with dg.partition_loading_context(dynamic_partitions_store=instance), \
-            dg.build_sensor_context(instance=instance, definitions=defs,
-                                    resources={"catalog": defs.resources["catalog"]}) as context:
-        return sensor.evaluate_tick(context)
+    with dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
+                                 definitions=defs, cursor=cursor,
+                                 resources={"catalog": defs.resources["catalog"]}) as context:
+        context.log.setLevel(logging.WARNING)  # its INFO line goes to stderr; we print our own
+        tick = sensor.evaluate_tick(context)
+    for request in tick.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    added = sum(len(r.partition_keys) for r in tick.dynamic_partitions_requests)
+    if tick.run_requests:
+        print(f"Catalog sensor: {added} new SKU partition(s); {len(tick.run_requests)} batched "
+              f"run(s) for new or changed SKUs")
+    else:
+        print(f"Catalog sensor: {tick.skip_message or 'nothing new or changed'}; no run needed")
+    return tick, json.loads(tick.cursor) if tick.cursor else {}
 
 
-def _summary(defs, costs, checks, seconds: float, out: Path) -> None:
+def _retry_requests(defs, instance, tick, args: argparse.Namespace) -> list:
+    """Runs for SKUs the sensor did not ask for but the user did: those whose result the
+    service no longer has (--regenerate-expired) or any that failed (--retry-failed)."""
     from .core.ledger import Status
+    from .orchestration.sensors import RUN_BATCH, batches, run_request
 
-    catalog = defs.resources["catalog"].load()
+    if not (args.regenerate_expired or args.retry_failed):
+        return []
+    order = instance.get_dynamic_partitions("sku")
+    asked = {sku for request in tick.run_requests for sku in _skus_of(request, order)}
     ledger = defs.resources["ledger"].ledger
-    done, failed = [], []
-    for product in catalog.products:
-        attempts = {asset: ledger.latest(asset, product.sku, fp)
-                    for asset, fp in product.input_fingerprints.items()}
-        problems = [f"{asset}: {a.message or a.status if a else 'not attempted'}"
-                    for asset, a in attempts.items() if a is None or a.status != Status.STORED]
-        (failed if problems else done).append((product.sku, "; ".join(problems)))
-    for sku, errors in catalog.invalid_skus.items():
-        failed.append((sku, "; ".join(e.rule for e in errors)))
-    print("\n==== Summary ====")
-    print(f"SKUs done: {len(done)} of {len(catalog.skus) + len([k for k in catalog.invalid_skus if k not in catalog.skus])} "
-          f"({seconds:.0f} s wall time)")
-    print(f"SKUs failed: {len(failed)}")
-    for sku, why in failed:
-        print(f"  {sku}: {why}")
-    print("Cost by model (CNY, from the usage the service returned):")
-    by_model = costs.groupby("model").agg(cost=("cost_cny", "sum"), n=("generations", "sum"),
-                                          unpriced=("unpriced", "sum"))
-    for model, row in by_model.iterrows():
-        note = f"  ({int(row.unpriced)} with no published CNY price)" if row.unpriced else ""
-        print(f"  {model:32s} {row.cost:8.2f}  {int(row.n):3d} generation(s){note}")
-    print(f"  {'total':32s} {by_model['cost'].sum():8.2f}")
+    wanted = set()
+    for product in defs.resources["catalog"].load().products:
+        latest = [ledger.latest(asset, product.sku, fingerprint)
+                  for asset, fingerprint in product.input_fingerprints.items()]
+        statuses = {a.status for a in latest if a is not None}
+        if (args.regenerate_expired and Status.EXPIRED in statuses) or \
+                (args.retry_failed and statuses - {Status.STORED}):
+            wanted.add(product.sku)
+    wanted -= asked
+    if wanted:
+        print(f"Retrying {len(wanted)} SKU(s) that "
+              + ("expired or failed" if args.retry_failed else "the service no longer has"))
+    return [run_request(first, last, "retry") for first, last in batches(order, wanted, RUN_BATCH)]
+
+
+def _run_requests(defs, instance, requests: list, run_config: dict, stops, commit):
+    """Execute the run requests, (request, from the sensor), in order. The sensor's are tagged
+    as the daemon tags sensor runs (so the UI shows them as the sensor's) and each finished
+    batch's SKUs are stored in the sensor cursor (``commit``: (cursor, requested), or None for
+    a dry run). Stops after a run that a signal interrupted. Returns the run ids and the
+    signal, if any."""
+    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
+
+    job = defs.get_job_def("media_job")
+    order = instance.get_dynamic_partitions("sku")
+    run_ids: list[str] = []
+    for number, (request, from_sensor) in enumerate(requests, 1):
+        skus = _skus_of(request, order)
+        print(f"Run {number}/{len(requests)}: {len(skus)} SKU(s), {skus[0]}"
+              + (f" .. {skus[-1]}" if len(skus) > 1 else ""))
+        sensor_tags = {SENSOR_NAME_TAG: "catalog_sensor", RUN_KEY_TAG: request.run_key}
+        result = job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, run_config=run_config,
+            tags={**request.tags, **(sensor_tags if from_sensor else {})}, raise_on_error=False)
+        run_ids.append(result.run_id)
+        if stops.received is not None:
+            return run_ids, stops.received
+        if from_sensor and commit is not None:
+            cursor, requested = commit
+            stored = json.loads(cursor.get() or "{}")
+            cursor.set(json.dumps({**stored, **{sku: requested[sku] for sku in skus}}))
+    return run_ids, None
+
+
+def _skus_of(request, order: list[str]) -> list[str]:
+    if request.partition_key is not None:
+        return [request.partition_key]
+    first = request.tags["dagster/asset_partition_range_start"]
+    last = request.tags["dagster/asset_partition_range_end"]
+    return order[order.index(first):order.index(last) + 1]
+
+
+def _checks_line(checks) -> str:
     evaluations = [e.event_specific_data for e in checks.all_events
                    if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    print("Media checks: " + ", ".join(
+    return "Media checks: " + ", ".join(
         f"{e.asset_key.to_user_string()} {'passed' if e.passed else 'FAILED'} "
-        f"({e.metadata['checked'].value} decoded)" for e in evaluations))
-    print(f"Outputs: {(out / 'media').resolve()}")
+        f"({e.metadata['checked'].value} decoded)" for e in evaluations)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -128,12 +246,23 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="out", help="output directory (default: out/)")
     parser.add_argument("--ledger", help="SQLAlchemy URL of the ledger (default: SQLite under "
                                          "DAGSTER_HOME)")
-    parser.add_argument("--time-scale", type=float, default=0.02,
-                        help="emulator latency multiplier (default 0.02: a 3-minute video "
-                             "takes ~4 s)")
+    parser.add_argument("--base-url", help="DashScope-compatible API base URL, e.g. an external "
+                                           "emulator's http://127.0.0.1:8089/api/v1")
+    parser.add_argument("--region", default="beijing", choices=["beijing", "singapore", "virginia"],
+                        help=f"DashScope region when {KEY_VARIABLE} is set and no --base-url")
+    parser.add_argument("--time-scale", type=float,
+                        help="latency multiplier: the embedded emulator's (default 0.02: a "
+                             "3-minute video takes ~4 s); with --base-url, the polling intervals' "
+                             "(give an external emulator's own time scale; default 1)")
     parser.add_argument("--budget", type=float, help="stop new submissions at this many CNY")
     parser.add_argument("--dry-run", action="store_true",
                         help="price the batch from the catalog, submit nothing")
+    parser.add_argument("--regenerate-expired", action="store_true",
+                        help="pay again for results the service no longer has (expired after "
+                             "24 h, or lost) instead of failing those SKUs")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="also run the SKUs that failed before (the catalog sensor asks "
+                             "only for new or changed ones)")
     return parser.parse_args(argv)
 
 

@@ -197,7 +197,7 @@ def _wan_video(req: _Request) -> Rendered:
     audio = (video.audio == "always" or (video.audio == "optional" and bool(req.param("audio")))
              or (video.audio_url_wins and given_audio))
     data = media.video(first=first, last=last, width=width, height=height, duration_s=duration,
-                       fps=video.fps, audio=audio, seed=req.seed)
+                       fps=video.fps, audio=audio, seed=req.seed, prompt=req.prompt)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
                                                   height=height, audio=audio,
                                                   input_video_s=_billed_reference_seconds(req)),
@@ -230,7 +230,7 @@ def _followed_video(req: _Request) -> Rendered:
     fps = follow.frame_rate(req.param(follow.fps_param) if follow.fps_param else None)
     audio = sound is not None or bool(driving and driving.has_audio)
     data = media.video(first=first, last=None, width=width, height=height, duration_s=duration,
-                       fps=fps, audio=audio, seed=req.seed)
+                       fps=fps, audio=audio, seed=req.seed, prompt=req.prompt)
     return Rendered((("video.mp4", data),), Facts(duration_s=duration, tier=tier, width=width,
                                                   height=height, audio=audio,
                                                   ratio_label=_ratio_label(req)))

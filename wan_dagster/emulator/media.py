@@ -21,6 +21,9 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, Unidentifie
 
 from wan_dagster.dashscope.mediainfo import MediaError
 
+from . import feet, motion, scenes
+from .yuv import crop_yuv420, even, smoothstep, yuv420_planes
+
 Size = tuple[int, int]
 Colour = np.ndarray  # float array of shape (3,), 0..255
 
@@ -131,13 +134,11 @@ def _cutout(img: Image.Image) -> Image.Image:
 # --- painting -------------------------------------------------------------------------------
 
 
-def _synth_background(size: Size, rng: np.random.Generator, tint: Colour | None = None) -> Image.Image:
+def _synth_background(size: Size, rng: np.random.Generator) -> Image.Image:
     """Vertical gradient plus soft blobs, painted tiny and upscaled (smooth, studio-like)."""
     scale = _SYNTH_MAX_SIDE / max(size)
     w, h = max(8, round(size[0] * scale)), max(8, round(size[1] * scale))
     colours = _palette(rng, 5)
-    if tint is not None:
-        colours = 0.5 * colours + 0.5 * tint
     t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
     canvas = np.broadcast_to(colours[0] * (1 - t) + colours[1] * t, (h, w, 3)).copy()
     for colour in colours[2:]:
@@ -182,13 +183,18 @@ def _drop_shadow(bg: Image.Image, alpha: Image.Image) -> Image.Image:
 
 
 def background_generation(base: Image.Image, *, prompt: str, ref: Image.Image | None, seed: int) -> bytes:
-    """Product cutout over a prompt-coloured studio backdrop with a drop shadow; PNG, base size.
+    """Product cutout on a scene the prompt describes, with a drop shadow; PNG, base size.
 
-    The product itself (alpha 255) is kept bit-identical, as the real service promises.
+    A product that already has margins is kept in place bit-identical, as the real service
+    promises; one that fills the frame is scaled down to leave margins (``scenes.framed``).
+    A reference image tints the scene with its mean colour.
     """
+    base = scenes.framed(base)
     alpha = _alpha(base)
-    tint = _mean_colour(ref) if ref is not None else None
-    backdrop = _synth_background(base.size, _rng("background", prompt, seed), tint)
+    backdrop = scenes.scene(prompt, base.size, _rng("background", prompt, seed))
+    if ref is not None:
+        backdrop = Image.blend(backdrop, Image.new("RGB", base.size, tuple(
+            _mean_colour(ref).astype(int).tolist())), 0.5)
     return _png(_composite(base, alpha, _drop_shadow(backdrop, alpha)))
 
 
@@ -211,7 +217,7 @@ def virtual_model(
     if background is not None:
         scene = _restyle(_cover_fit(background.convert("RGB"), size), rng, 0.3)
     else:
-        scene = _synth_background(size, rng)
+        scene = scenes.scene(prompt, size, rng)
     person = _restyle(ImageOps.posterize(photo.convert("RGB"), 3), rng, 0.6)
     person_area = _alpha(photo) if photo.mode == "RGBA" else _centre_figure(size)
     return _png(_composite(photo, keep, _composite(person, person_area, scene)))
@@ -225,9 +231,18 @@ def _centre_figure(size: Size) -> Image.Image:
 
 
 def shoe_model(template: Image.Image, shoes: list[Image.Image], *, seed: int) -> bytes:
-    """Paste the shoe images side by side in the feet area (bottom third) of the template."""
+    """A shoe on each foot of the template (``feet.dress_feet``); where no feet can be told
+    from the backdrop, the shoes stand side by side in the bottom third."""
     if not shoes:
         raise ValueError("shoe_model needs at least one shoe image")
+    layer = feet.dress_feet(template, [_cutout(shoe) for shoe in shoes])
+    if layer is None:
+        layer = _shoes_in_a_row(template, shoes, seed)
+    alpha = layer.getchannel("A")
+    return _png(_composite(layer, alpha, _drop_shadow(template.convert("RGB"), alpha)))
+
+
+def _shoes_in_a_row(template: Image.Image, shoes: list[Image.Image], seed: int) -> Image.Image:
     w, h = template.size
     rng = _rng("shoe_model", seed)
     slot_w = min(w * 0.32, w * 0.8 / len(shoes))
@@ -237,8 +252,7 @@ def shoe_model(template: Image.Image, shoes: list[Image.Image], *, seed: int) ->
         fitted = ImageOps.contain(_cutout(shoe), (max(1, round(slot_w)), max(1, round(h * 0.2))))
         centre_x = w / 2 + (i - (len(shoes) - 1) / 2) * slot_w * 1.05 + rng.uniform(-0.02, 0.02) * w
         layer.alpha_composite(fitted, (round(centre_x - fitted.width / 2), round(baseline - fitted.height)))
-    alpha = layer.getchannel("A")
-    return _png(_composite(layer, alpha, _drop_shadow(template.convert("RGB"), alpha)))
+    return layer
 
 
 def out_painting(
@@ -359,11 +373,14 @@ def video(
     fps: int,
     audio: bool,
     seed: int,
+    prompt: str = "",
 ) -> bytes:
     """H.264/yuv420p MP4 of exactly round(duration_s * fps) frames at width x height.
 
-    Ken Burns zoom/pan over `first`, cross-fading to `last` (the clip then ends on the whole
-    `last` picture); without images a seeded gradient drifts across the frame. Optional AAC tones.
+    From `first` alone, the camera moves as the prompt's motion words say (``motion``). With
+    `last` too, a Ken Burns zoom/pan over `first` cross-fades to `last` (the clip then ends on
+    the whole `last` picture); without images a seeded gradient drifts across the frame.
+    Optional AAC tones.
     """
     if width % 2 or height % 2 or width <= 0 or height <= 0:
         raise ValueError(f"video dimensions must be positive and even, got {width}x{height}")
@@ -372,7 +389,10 @@ def video(
         raise ValueError(f"video must have at least one frame, got {duration_s}s at {fps} fps")
     rng = _rng("video", seed)
     size = (width, height)
-    frames = _ken_burns_frames(first, last, size, frame_count, rng)
+    if first is not None and last is None:
+        frames = motion.frames(first, size, frame_count, motion.move_for(prompt))
+    else:
+        frames = _ken_burns_frames(first, last, size, frame_count, rng)
     tones = _soft_tones(frame_count / fps, rng) if audio else None
     return _encode_mp4(frames, size, fps, tones)
 
@@ -388,43 +408,18 @@ class _KenBurns:
         self.size = size
         self.zoom = zoom
         self.pan = pan
-        source = _cover_fit(picture.convert("RGB"), (_even(size[0] * zoom), _even(size[1] * zoom)))
-        self.planes = _yuv420_planes(source)
+        source = _cover_fit(picture.convert("RGB"), (even(size[0] * zoom), even(size[1] * zoom)))
+        self.planes = yuv420_planes(source)
 
     def frame(self, progress: float) -> av.VideoFrame:
         """progress 0 shows the whole picture; 1 is zoomed in by `zoom`, panned to `pan`."""
         sh, sw = self.planes[0].shape
         level = 1.0 + (self.zoom - 1.0) * progress
-        bw, bh = min(sw, _even(sw / level)), min(sh, _even(sh / level))
+        bw, bh = min(sw, even(sw / level)), min(sh, even(sh / level))
         focus = 0.5 + (self.pan - 0.5) * progress
-        x0, y0 = min(sw - bw, _even((sw - bw) * focus[0])), min(sh - bh, _even((sh - bh) * focus[1]))
-        crop = av.VideoFrame.from_ndarray(_crop_yuv420(self.planes, x0, y0, bw, bh), format="yuv420p")
+        x0, y0 = min(sw - bw, even((sw - bw) * focus[0])), min(sh - bh, even((sh - bh) * focus[1]))
+        crop = av.VideoFrame.from_ndarray(crop_yuv420(self.planes, x0, y0, bw, bh), format="yuv420p")
         return crop.reformat(width=self.size[0], height=self.size[1], interpolation="BILINEAR")
-
-
-def _even(value: float) -> int:
-    """Nearest even integer: 4:2:0 chroma needs even sizes and offsets."""
-    return 2 * round(value / 2)
-
-
-def _yuv420_planes(img: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Y, U, V planes of an even-sized RGB image, as PyAV lays them out."""
-    w, h = img.size
-    flat = av.VideoFrame.from_image(img).reformat(format="yuv420p").to_ndarray().ravel()
-    luma, chroma = w * h, w * h // 4
-    return (
-        flat[:luma].reshape(h, w),
-        flat[luma : luma + chroma].reshape(h // 2, w // 2),
-        flat[luma + chroma :].reshape(h // 2, w // 2),
-    )
-
-
-def _crop_yuv420(planes: tuple[np.ndarray, ...], x0: int, y0: int, w: int, h: int) -> np.ndarray:
-    """Crop (even x0, y0, w, h) into PyAV's packed yuv420p ndarray layout, shape (h * 3 // 2, w)."""
-    y, u, v = planes
-    cx, cy, cw, ch = x0 // 2, y0 // 2, w // 2, h // 2
-    parts = (y[y0 : y0 + h, x0 : x0 + w], u[cy : cy + ch, cx : cx + cw], v[cy : cy + ch, cx : cx + cw])
-    return np.concatenate([part.ravel() for part in parts]).reshape(h * 3 // 2, w)
 
 
 def _blend(a: av.VideoFrame, b: av.VideoFrame, weight: float) -> av.VideoFrame:
@@ -439,26 +434,20 @@ def _ken_burns_frames(
     """Opens on the whole `first` picture; with `last`, fades over and settles on the whole `last`."""
     if first is None:
         zoom = 1.5  # text-to-video: a stronger drift across a synthesised gradient
-        first = _synth_background((_even(size[0] * zoom), _even(size[1] * zoom)), rng)
+        first = _synth_background((even(size[0] * zoom), even(size[1] * zoom)), rng)
     else:
         zoom = _KEN_BURNS_ZOOM
     opening = _KenBurns(first, size, zoom, rng.uniform(0.2, 0.8, 2))
     closing = _KenBurns(last, size, _KEN_BURNS_ZOOM, rng.uniform(0.2, 0.8, 2)) if last is not None else None
     for i in range(count):
-        t = _smoothstep(i / (count - 1)) if count > 1 else 0.0
-        fade = _smoothstep((t - 0.3) / 0.4) if closing is not None else 0.0
+        t = smoothstep(i / (count - 1)) if count > 1 else 0.0
+        fade = smoothstep((t - 0.3) / 0.4) if closing is not None else 0.0
         if fade <= 0.0:
             yield opening.frame(t)
         elif fade >= 1.0:
             yield closing.frame(1.0 - t)
         else:
             yield _blend(opening.frame(t), closing.frame(1.0 - t), fade)
-
-
-def _smoothstep(x: float) -> float:
-    """Ease in/out so camera moves and fades start and stop gently."""
-    x = min(1.0, max(0.0, x))
-    return x * x * (3.0 - 2.0 * x)
 
 
 def _soft_tones(duration_s: float, rng: np.random.Generator) -> np.ndarray:

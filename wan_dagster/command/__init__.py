@@ -1,0 +1,1 @@
+"""The main command's parts (``python -m wan_dagster``): signals, progress, sensor state, summary."""

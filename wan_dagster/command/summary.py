@@ -1,0 +1,91 @@
+"""What the main command prints at the end: SKUs done and failed (each failure with its catalog
+row and column, or the service's reason), what this command paid, the cumulative cost, checks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable
+
+from ..core.catalog import Catalog
+from ..core.ledger import Ledger, Status
+
+
+@dataclass
+class Spend:
+    """Billed generations per model; ``unpriced`` have no published CNY price (never summed)."""
+
+    cost: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unpriced: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, model: str, cost: Decimal | None) -> None:
+        self.count[model] += 1
+        if cost is None:
+            self.unpriced[model] += 1
+        else:
+            self.cost[model] += cost
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.cost.values(), Decimal(0))
+
+
+@dataclass
+class Summary:
+    done: list[str]
+    failed: list[tuple[str, str]]  # (SKU, why)
+    this_run: Spend
+    cumulative: Spend
+
+    @property
+    def sku_count(self) -> int:
+        return len(self.done) + len(self.failed)
+
+
+def summarise(catalog: Catalog, ledger: Ledger, run_ids: Iterable[str]) -> Summary:
+    """The state of every catalog SKU in the ledger, and the spend of ``run_ids`` against all."""
+    done, failed = [], []
+    for product in catalog.products:
+        problems = []
+        for asset, fingerprint in product.input_fingerprints.items():
+            attempt = ledger.latest(asset, product.sku, fingerprint)
+            if attempt is None:
+                problems.append(f"{asset}: not generated yet")
+            elif attempt.status != Status.STORED:
+                problems.append(f"{asset}: {attempt.message or attempt.status}")
+        if problems:
+            failed.append((product.sku, "; ".join(problems)))
+        else:
+            done.append(product.sku)
+    for sku, errors in catalog.invalid_skus.items():
+        failed.append((sku, "; ".join(str(e) for e in errors)))
+    mine = {a.id for run_id in set(run_ids) for a in ledger.attempts(run_id=run_id)}
+    this_run, cumulative = Spend(), Spend()
+    for row in ledger.cost_rows(include_unstored=True):
+        cumulative.add(row["model"], row["cost"])
+        if row["attempt_id"] in mine:
+            this_run.add(row["model"], row["cost"])
+    return Summary(done, failed, this_run, cumulative)
+
+
+def render(summary: Summary) -> str:
+    lines = ["", "==== Summary ====",
+             f"SKUs done: {len(summary.done)} of {summary.sku_count}",
+             f"SKUs failed: {len(summary.failed)}"]
+    lines += [f"  {sku}: {why}" for sku, why in summary.failed]
+    lines.append("Cost by model (CNY, from the usage the service returned): "
+                 "this command / all runs so far")
+    for model in sorted(summary.cumulative.count):
+        unpriced = summary.cumulative.unpriced.get(model, 0)
+        note = f"  ({unpriced} with no published CNY price)" if unpriced else ""
+        lines.append(f"  {model:32s} {summary.this_run.cost.get(model, Decimal(0)):8.2f} "
+                     f"({summary.this_run.count.get(model, 0):3d}) / "
+                     f"{summary.cumulative.cost.get(model, Decimal(0)):8.2f} "
+                     f"({summary.cumulative.count[model]:3d} generations){note}")
+    lines.append(f"  {'total':32s} {summary.this_run.total:8.2f} "
+                 f"({sum(summary.this_run.count.values()):3d}) / {summary.cumulative.total:8.2f} "
+                 f"({sum(summary.cumulative.count.values()):3d} generations)")
+    lines.append(f"Spent by this command: {summary.this_run.total:.2f} CNY")
+    return "\n".join(lines)
