@@ -12,14 +12,14 @@ No Dagster imports: the Dagster layer builds its partitions, checks and sensor o
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
+import math
+import numbers
 import os
-import posixpath
 import re
-import tempfile
+import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -30,12 +30,12 @@ from typing import Any, TypeGuard
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plan
-from ..dashscope.inputs import REMOTE_PREFIXES
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
+from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
            "load_catalog"]
@@ -58,11 +58,15 @@ REQUIRED_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     "shoes": ("shoe_template",),
 }
 IMAGE_COLUMNS = ("cutout_image", "model_image", "model_mask", "shoe_template")
+#: Text that is shown or sent as it is (the SKU and image cells have rules of their own).
+FREE_TEXT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c != "sku" and c not in IMAGE_COLUMNS)
 #: The column named by the error of a CSV line with more cells than the header: which of its
 #: cells holds the stray comma cannot be told.
 WHOLE_ROW = "(whole row)"
 
 MAX_SKU_LENGTH = 128
+#: A day: longer than any video, far below what the column's 64-bit integers hold.
+MAX_SECONDS = 86_400
 #: Dagster 1.13's ``INVALID_PARTITION_SUBSTRINGS`` (dagster/_core/definitions/partitions/utils/
 #: base.py): "..." separates a partition range in the UI, the rest do not display.
 DAGSTER_INVALID_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
@@ -72,8 +76,6 @@ DAGSTER_MULTI_PARTITION_CHARACTERS = ("|", ",", "[", "]")
 
 #: Threads validating rows at once.
 ROW_WORKERS = min(8, os.cpu_count() or 1)
-#: Where images from S3 are downloaded when no ``cache_dir`` is given.
-DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "wan-dagster" / "catalog-images"
 
 
 class CatalogError(Exception):
@@ -94,7 +96,7 @@ class RowError:
     rule: str
 
     def __str__(self) -> str:
-        who = f" (sku {self.sku!r})" if self.sku is not None else ""
+        who = f" (sku {_shown(self.sku)})" if self.sku is not None else ""
         return f"row {self.row}{who}, column {self.column}: {self.rule}"
 
     @property
@@ -141,21 +143,31 @@ class Catalog:
 
 
 def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
-                 cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO
-                 ) -> Catalog:
+                 cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO,
+                 local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = ()) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
-    catalog; images on S3 are downloaded into ``cache_dir``. ``video_defaults`` are the ones the
-    pipeline will use: they decide both what is valid and the video fingerprints."""
+    catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
+    listed (see ``sources``); images on S3 are downloaded into ``cache_dir``. ``video_defaults``
+    are the ones the pipeline will use: they decide both what is valid and the video
+    fingerprints."""
     name = os.fspath(source)
     file_format = _reader(name)  # an unknown format is refused before anything is read
     frame, misfits = _split_overflow(_parse(name, file_format, _read_source(name, s3_client)))
     frame, cell_errors = _normalise(frame)
-    images = _ImageResolver(name, s3_client, cache_dir or DEFAULT_CACHE_DIR)
+    images = ImageSources(name, Confinement.for_catalog(name, local_roots, s3_prefixes),
+                          s3_client, cache_dir or DEFAULT_CACHE_DIR)
     records = frame.to_dict("records")
     duplicates = _duplicates([_text(record["sku"]) for record in records])
 
     def load_row(number: int, record: Mapping[str, Any]) -> Product | list[RowError]:
+        try:
+            return check_row(number, record)
+        except Exception as exc:  # a cell no rule foresaw must still fail only its own row
+            return [RowError(number, _text(record["sku"]), WHOLE_ROW,
+                             f"could not be checked ({type(exc).__name__}: {exc})")]
+
+    def check_row(number: int, record: Mapping[str, Any]) -> Product | list[RowError]:
         if number in misfits:  # its cells are shifted: checking them would only add noise
             return [RowError(number, _text(record["sku"]), column, rule)
                     for column, rule in [misfits[number], *duplicates.get(number, [])]]
@@ -186,9 +198,9 @@ def _read_source(name: str, s3_client: Any) -> Path | bytes:
         if s3_client is None:
             raise CatalogError(f"{name}: reading a catalog from S3 needs an s3_client")
         try:
-            bucket, key = _split_s3(name)
+            bucket, key = split_s3(name)
             return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except (ValueError, ClientError) as exc:
+        except (ValueError, ClientError, BotoCoreError) as exc:
             raise CatalogError(f"{name}: cannot read the catalog from S3 ({exc})") from exc
     path = Path(name)
     if not path.is_file():
@@ -213,6 +225,10 @@ def _read_csv(source: Path | io.BytesIO) -> pd.DataFrame:
     after it unknowable, so it fails the file, naming the line."""
     text = (source.read_bytes() if isinstance(source, Path) else source.getvalue()
             ).decode("utf-8-sig")
+    # The csv module under pandas' Python engine stops at a cell over 131,072 characters as if
+    # a quote were unbalanced. No cell is longer than the file; each column's rule refuses a
+    # cell too long for it, on its own row.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     options: dict[str, Any] = dict(dtype="str", keep_default_na=False, engine="python")
     header: list[str] = []
     try:
@@ -313,7 +329,7 @@ def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
         elif dtype == "str":
-            frame[column] = frame[column].astype("str")
+            frame[column] = _as_text(frame[column])
         else:
             convert = _CONVERTERS[column]
             values = []
@@ -327,17 +343,39 @@ def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[
     return frame, errors
 
 
+def _as_text(column: pd.Series) -> pd.Series:
+    """A text column as users mean it: in Parquet, a column of numbers with a null is float, and
+    its SKU 3001 must read "3001", not "3001.0"."""
+    if pd.api.types.is_float_dtype(column):
+        column = column.map(_number_text, na_action="ignore")
+    return column.astype("str")
+
+
+def _number_text(value: float) -> str:
+    exact = math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 53
+    return str(int(value)) if exact else str(value)
+
+
 def _seconds(value: Any) -> int:
+    """Whole seconds. The registry decides which durations a model takes; the bound only keeps
+    a huge number from overflowing the column."""
     text = str(value).strip()
     if isinstance(value, bool) or not re.fullmatch(r"\d+(\.0*)?", text):
-        raise ValueError(f"must be a whole number of seconds, got {value!r}")
-    return int(text.split(".")[0])
+        raise ValueError(f"must be a whole number of seconds, got {_shown(value)}")
+    seconds = int(text.split(".")[0])
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"must be a whole number of seconds up to {MAX_SECONDS}, got "
+                         f"{_shown(value)}")
+    return seconds
 
 
 def _flag(value: Any) -> bool:
+    """true/false, 1/0, or (Parquet) the numbers 1.0/0.0."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
     text = str(value).strip().lower()
     if text not in ("true", "false", "1", "0"):
-        raise ValueError(f"must be true or false, got {value!r}")
+        raise ValueError(f"must be true or false, got {_shown(value)}")
     return text in ("true", "1")
 
 
@@ -347,7 +385,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {"video_duration": _seconds, "vid
 # --------------------------------------------------------------------------- rows
 
 
-def _check_row(number: int, record: Mapping[str, Any], images: _ImageResolver,
+def _check_row(number: int, record: Mapping[str, Any], images: ImageSources,
                defaults: VideoDefaults, known: list[tuple[str, str]]
                ) -> tuple[Product, list[tuple[str, str]]]:
     """The row as a (draft) Product and its problems as ``(column, rule)``, after the ``known``
@@ -358,6 +396,8 @@ def _check_row(number: int, record: Mapping[str, Any], images: _ImageResolver,
     values |= {column: None if pd.isna(record[column]) else record[column]
                for column in ("video_duration", "video_audio")}
     problems = [("sku", rule) for rule in _sku_problems(values["sku"])] + known
+    problems += [(column, rule) for column in FREE_TEXT_COLUMNS
+                 if values[column] is not None and (rule := _control_problem(values[column]))]
     category = values["category"]
     required = [c for c in REQUIRED_COLUMNS if c != "sku"]
     required += REQUIRED_BY_CATEGORY.get(category, ())
@@ -373,6 +413,20 @@ def _check_row(number: int, record: Mapping[str, Any], images: _ImageResolver,
     problems += [(column, rule) for column, rule in plan.request_problems(draft, defaults)
                  if column not in failed]
     return draft, problems
+
+
+def _control_problem(text: str) -> str | None:
+    """Why ``text`` may not be sent: control characters (NUL among them) other than tab and line
+    breaks, which a spreadsheet cell may hold."""
+    found = sorted({f"U+{ord(c):04X}" for c in text
+                    if unicodedata.category(c) == "Cc" and c not in "\t\n\r"})
+    return f"must not contain control characters (found {', '.join(found)})" if found else None
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    """A cell in a message: quoted, and cut short (a cell may be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width]}... ({len(str(value))} characters)"
 
 
 def _text(value: Any) -> str | None:
@@ -419,80 +473,29 @@ def _usable_key(sku: str | None) -> TypeGuard[str]:
 
 def _duplicates(skus: list[str | None]) -> dict[int, list[tuple[str, str]]]:
     """Row number → its duplicate-SKU problem, for EVERY row of a duplicated SKU, each naming
-    the other rows (so no copy is silently preferred)."""
+    the other rows (so no copy is silently preferred). SKUs that differ only in case or Unicode
+    normalisation are the same product: they would also collide in case-insensitive file
+    systems and object stores."""
     rows: dict[str, list[int]] = defaultdict(list)
     for number, sku in enumerate(skus, 1):
         if sku is not None:
-            rows[sku].append(number)
-    return {number: [("sku", "duplicate: also on row(s) "
-                      + ", ".join(str(other) for other in numbers if other != number))]
-            for numbers in rows.values() if len(numbers) > 1 for number in numbers}
+            rows[_identity(sku)].append(number)
+    found: dict[int, list[tuple[str, str]]] = {}
+    for numbers in (numbers for numbers in rows.values() if len(numbers) > 1):
+        for number in numbers:
+            others = [other for other in numbers if other != number]
+            rule = "duplicate: also on row(s) " + ", ".join(map(str, others))
+            if lookalikes := list(dict.fromkeys(skus[other - 1] for other in others
+                                                if skus[other - 1] != skus[number - 1])):
+                rule += (f" (as {', '.join(map(repr, lookalikes))}: SKUs that differ only in "
+                         f"case or Unicode normalisation are the same product)")
+            found[number] = [("sku", rule)]
+    return found
 
 
-# --------------------------------------------------------------------------- images
-
-
-class _ImageResolver:
-    """Turns an image cell into what the request builders take: a URL as given, or a local path
-    (relative to the catalog; S3 objects are downloaded into the cache first, once per load)."""
-
-    def __init__(self, catalog: str, s3_client: Any, cache_dir: Path):
-        self._base = posixpath.dirname(catalog) if catalog.startswith("s3://") \
-            else str(Path(catalog).resolve().parent)
-        self._s3 = s3_client
-        self._cache_dir = cache_dir
-        self._downloaded: dict[str, tuple[str, str | None]] = {}
-
-    def resolve(self, value: str) -> tuple[str, str | None]:
-        """``(resolved value, problem)``; the problem is None unless an S3 download failed."""
-        if value.startswith(REMOTE_PREFIXES):
-            return value, None
-        if value.startswith("s3://"):
-            return self._download(value)
-        if self._base.startswith("s3://") and not os.path.isabs(value):
-            return self._download(_join_s3(self._base, value))
-        return os.path.abspath(os.path.join(self._base, value)), None
-
-    def _download(self, uri: str) -> tuple[str, str | None]:
-        if uri not in self._downloaded:
-            self._downloaded[uri] = self._fetch(uri)
-        return self._downloaded[uri]
-
-    def _fetch(self, uri: str) -> tuple[str, str | None]:
-        """Download atomically (a half-written file is never seen), under a name unique to the
-        object's URI."""
-        if self._s3 is None:
-            return uri, f"cannot read {uri}: loading images from S3 needs an s3_client"
-        try:
-            bucket, key = _split_s3(uri)
-        except ValueError as exc:
-            return uri, str(exc)
-        self._cache_dir.mkdir(parents=True, exist_ok=True)
-        target = self._cache_dir / (hashlib.sha256(uri.encode()).hexdigest()[:16] + "-"
-                                    + posixpath.basename(key))
-        handle, partial = tempfile.mkstemp(dir=self._cache_dir, prefix=".partial-")
-        os.close(handle)
-        try:
-            self._s3.download_file(bucket, key, partial)
-            os.replace(partial, target)
-        except ClientError as exc:
-            return uri, f"cannot download {uri} ({exc})"
-        finally:
-            Path(partial).unlink(missing_ok=True)
-        return str(target), None
-
-
-def _join_s3(directory: str, relative: str) -> str:
-    """``s3://bucket/dir`` + ``images/a.png`` → ``s3://bucket/dir/images/a.png`` (normalised)."""
-    bucket, _, prefix = directory.removeprefix("s3://").partition("/")
-    return f"s3://{bucket}/{posixpath.normpath(posixpath.join(prefix, relative))}"
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not bucket or not key:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
-    return bucket, key
+def _identity(sku: str) -> str:
+    """What makes two SKUs the same product: Unicode's caseless matching (NFKC, casefolded)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", sku).casefold())
 
 
 def _preview_cell(value: Any, width: int) -> str:

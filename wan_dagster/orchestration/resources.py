@@ -90,12 +90,19 @@ class CatalogResource(dg.ConfigurableResource):
                       description="CSV or Parquet, a local path or s3://bucket/key")
     s3: S3Resource = Field(default_factory=S3Resource,
                            description="S3 access for s3:// catalogs and images")
+    local_roots: list[str] = Field(
+        default_factory=list, description="Directories rows may read images from, besides the "
+                                          "catalog's own folder")
+    s3_prefixes: list[str] = Field(
+        default_factory=list, description="s3://bucket or s3://bucket/prefix rows may read "
+                                          "images from, besides the catalog's own bucket")
 
     def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO) -> Catalog:
         """The validated catalog; ``video_defaults`` fill empty video cells (and so take part
         in the video fingerprints)."""
         return load_catalog(self.path, s3_client=self.s3.get_client(),
-                            video_defaults=video_defaults)
+                            video_defaults=video_defaults, local_roots=self.local_roots,
+                            s3_prefixes=self.s3_prefixes)
 
 
 class LedgerResource(dg.ConfigurableResource):
