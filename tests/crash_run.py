@@ -98,7 +98,7 @@ def run_media_job(base_url: str, work: Workdir, first: str,
                   last: str) -> dg.ExecuteInProcessResult:
     """``media_job`` over the partitions ``first``..``last``, as the catalog sensor asks."""
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=base_url, poll_scale=0.01),
+        dashscope=DashScopeResource(base_url=base_url, poll_scale=0.01),
         catalog=CatalogResource(path=str(work.catalog)),
         ledger=LedgerResource(url=work.ledger_url),
         media_store=MediaStoreResource(root=str(work.media)))

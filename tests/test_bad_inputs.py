@@ -378,7 +378,7 @@ def test_the_pipeline_pays_only_for_the_good_skus_and_reports_every_bad_row(
         corpus: Path, catalog: Catalog, emulator: Emulator, tmp_path: Path) -> None:
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=str(corpus)),
         ledger=LedgerResource(url=ledger_url),
@@ -429,7 +429,7 @@ def test_a_sku_that_cannot_be_a_partition_is_reported_with_its_row_when_asked_fo
     """Launched by name (the SKU-list job), a SKU with a tab gets its row's reason, not
     "not in the catalog"."""
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url),
+        dashscope=DashScopeResource(base_url=emulator.base_url),
         catalog=CatalogResource(path=str(corpus)),
         ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
         media_store=MediaStoreResource(root=str(tmp_path / "media")))

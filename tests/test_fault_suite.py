@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ import dagster as dg
 from dagster._serdes import serialize_value
 
 from big_catalog import FAST_VIDEO, build_catalog
+from leak_scan import captured, needles, scan
 from conftest import EMULATOR_TIME_SCALE
 from wan_dagster.core.batch import BACKGROUND, MODEL_SHOT, VIDEO, BatchSettings
 from wan_dagster.dashscope import REGISTRY, DashScopeClient, Limits, RetryPolicy, TaskStatus
@@ -100,47 +100,6 @@ class FaultRun:
         return self.ledger.attempts(status=Status.STORED)
 
 
-class _Records(logging.Handler):
-    """What caplog at DEBUG would hold: every record, formatted with its traceback."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        self.lines: list[str] = []
-        self.names: set[str] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-        self.names.add(record.name)
-
-
-@contextlib.contextmanager
-def captured(sink: Path) -> Iterator[_Records]:
-    """capfd and caplog for a module-scoped fixture, which cannot use those: file descriptors
-    1 and 2 (and sys.stdout/stderr) into ``sink``, and every log record at DEBUG."""
-    records = _Records()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(records)
-    root.setLevel(logging.DEBUG)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        with open(sink, "wb") as out:
-            os.dup2(out.fileno(), 1)
-            os.dup2(out.fileno(), 2)
-            with open(1, "w", closefd=False, buffering=1) as text, \
-                    contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
-                yield records
-    finally:
-        for fd, dup in zip((1, 2), saved):
-            os.dup2(dup, fd)
-            os.close(dup)
-        root.removeHandler(records)
-        root.setLevel(level)
-
-
 def _scratch(factory: pytest.TempPathFactory) -> Path:
     """On tmpfs where there is one: Dagster commits its SQLite event log once per event, and
     on this machine's disk that costs about 3x, inside the batch's event loop."""
@@ -149,11 +108,10 @@ def _scratch(factory: pytest.TempPathFactory) -> Path:
     return Path(tempfile.mkdtemp(prefix="wan-fault-suite-", dir=base))
 
 
-def _defs(api_key: str | dg.EnvVar, emulator: Emulator, root: Path,
-          catalog: Path) -> dg.Definitions:
+def _defs(emulator: Emulator, root: Path, catalog: Path) -> dg.Definitions:
     return build_defs(
         dashscope=DashScopeResource(
-            api_key=api_key, base_url=emulator.base_url, poll_scale=0.01,
+            api_key=dg.EnvVar("DASHSCOPE_API_KEY"), base_url=emulator.base_url, poll_scale=0.01,
             limit_overrides={m: [q.submit_per_second, q.concurrency]
                              for m, q in RAISED_QUOTAS.items()}),
         catalog=CatalogResource(path=str(catalog)),
@@ -178,8 +136,8 @@ def _service_tasks(emulator: Emulator) -> dict[str, tuple[str, str | None]]:
 
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
-    """The batch with every fault on, then the same job again. The first run passes the key
-    as a literal resource value, the re-run through EnvVar (as ``defs.default_dashscope``)."""
+    """The batch with every fault on, then the same job again, the key passed through EnvVar
+    (as ``defs.default_dashscope``; a literal key is refused, see test_key_secrecy)."""
     started = time.monotonic()
     root = _scratch(tmp_path_factory)
     catalog, skus = build_catalog(root / "catalog", SKUS, MODEL_SHOTS)
@@ -199,13 +157,13 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
             instance = stack.enter_context(dg.instance_for_test(temp_dir=str(root / "dagster")))
             instance.add_dynamic_partitions("sku", skus)
             ready = time.monotonic()
-            first = _defs(KEY, emulator, root, catalog).get_job_def("media_job").execute_in_process(
+            first = _defs(emulator, root, catalog).get_job_def("media_job").execute_in_process(
                 instance=instance, tags=tags, raise_on_error=False)
             batch_s = time.monotonic() - ready
             bill, creates = _bill(emulator), emulator.counters["creates"]
             injected = emulator.faults.injected()
             tasks = _service_tasks(emulator)
-            again = _defs(dg.EnvVar("DASHSCOPE_API_KEY"), emulator, root, catalog).get_job_def(
+            again = _defs(emulator, root, catalog).get_job_def(
                 "media_job").execute_in_process(instance=instance, tags=tags,
                                                 raise_on_error=False)
             rerun_s = time.monotonic() - ready - batch_s
@@ -248,13 +206,6 @@ def _materializations(run: FaultRun, result: dg.ExecuteInProcessResult
 
 def _wanted(run: FaultRun, sku: str) -> set[str]:
     return {BACKGROUND, VIDEO} | ({MODEL_SHOT} if sku in run.shot_skus else set())
-
-
-def _files_with(root: Path, needles: tuple[str, ...]) -> tuple[list[Path], list[Path]]:
-    """(every file under root, those whose bytes contain a needle)."""
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    wanted = [n.encode() for n in needles]
-    return files, [p for p in files if any(n in p.read_bytes() for n in wanted)]
 
 
 def _decoded(path: Path) -> tuple[object, ...]:
@@ -372,13 +323,9 @@ def test_rerun_creates_no_task_and_reuses_every_stored_result(fault_run: FaultRu
 
 
 def test_leak_search_finds_a_planted_key(tmp_path: Path) -> None:
-    """The searches below can fail: they see the key in a file, in captured output at every
-    level (print, raw fd write, a library's debug log) and in a serialized Dagster event."""
-    (tmp_path / "deep" / "er").mkdir(parents=True)
-    (tmp_path / "deep" / "er" / "blob.bin").write_bytes(b"\x00binary " + KEY_MIDDLE.encode())
-    (tmp_path / "clean.txt").write_text("nothing here")
-    files, hits = _files_with(tmp_path, (KEY, KEY_MIDDLE))
-    assert len(files) == 2 and hits == [tmp_path / "deep" / "er" / "blob.bin"]
+    """The searches below can fail: they see the key in captured output at every level (print,
+    raw fd write, a library's debug log) and in a serialized Dagster event (files, compressed
+    or not: test_key_secrecy)."""
     with captured(tmp_path / "out.txt") as records:
         print(f"a {KEY} printed")
         os.write(2, b"written to fd 2 by C code " + KEY_MIDDLE.encode())
@@ -391,12 +338,12 @@ def test_leak_search_finds_a_planted_key(tmp_path: Path) -> None:
 
 def test_api_key_appears_nowhere(fault_run: FaultRun) -> None:
     run = fault_run
-    needles = (KEY, KEY_MIDDLE)
+    secrets = [needle.decode() for needle in needles(KEY)]  # and every 8 characters of it
     # the captures did see both runs, down to the HTTP layer at DEBUG
     assert run.first.run_id in run.output and run.again.run_id in run.output
     assert {"httpx", "httpcore.http11", "wan_dagster.core.batch"} <= run.loggers
-    assert not [n for n in needles if n in run.output]
-    assert not [n for n in needles if n in run.logs]
+    assert not [n for n in secrets if n in run.output]
+    assert not [n for n in secrets if n in run.logs]
     # the event log: every event of every run, its materialization metadata, the run records
     runs = run.instance.get_runs()
     assert {r.run_id for r in runs} == {run.first.run_id, run.again.run_id}
@@ -404,14 +351,15 @@ def test_api_key_appears_nowhere(fault_run: FaultRun) -> None:
     assert len(events) > 4 * len(run.stored())  # per run: a materialization and a log line each
     for entry in [*runs, *events]:
         text = serialize_value(entry) + repr(entry)
-        assert not [n for n in needles if n in text], entry
+        assert not [n for n in secrets if n in text], entry
     metadata = [m.metadata for result in (run.first, run.again)
                 for m in _materializations(run, result)]
     assert len(metadata) == 2 * len(run.stored())
-    assert not [n for n in needles if n in serialize_value(metadata)]
+    assert not [n for n in secrets if n in serialize_value(metadata)]
     # every file: the ledger, the stored media, the Dagster instance, the captured output
-    files, hits = _files_with(run.root, needles)
-    assert hits == []
+    found = scan([run.root], needles(KEY))
+    assert found.hits == {} and found.inflated > 0
+    files = found.files
     names = {p.relative_to(run.root).parts[0] for p in files}
     assert {"ledger.db", "media", "dagster", "catalog", "output.txt"} <= names
     assert len([p for p in files if p.is_relative_to(run.root / "media")]) == len(run.stored())

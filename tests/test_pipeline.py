@@ -34,7 +34,7 @@ def catalog_copy(tmp_path) -> Path:
 @pytest.fixture
 def setup(tmp_path, emulator, catalog_copy):
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=str(catalog_copy)),
         ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
@@ -221,7 +221,7 @@ def test_catalog_and_media_on_s3(emulator, s3_client, s3_bucket, s3_endpoint_url
     s3 = S3Resource(endpoint_url=s3_endpoint_url, aws_access_key_id="test",
                     aws_secret_access_key="test", region_name="us-east-1")
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=f"s3://{s3_bucket}/shop/catalog.csv", s3=s3),
         ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
@@ -250,7 +250,7 @@ def test_a_raised_concurrency_quota_is_used_by_the_batch(tmp_path, catalog_copy)
     skus = ["BAG-3001", "BAG-3002", "HOM-5001", "HOM-5002", "ELE-6001", "ELE-6002"]
     with Emulator(time_scale=0.01, registry=raised, seed=1) as emulator:
         defs = build_defs(
-            dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+            dashscope=DashScopeResource(base_url=emulator.base_url,
                                         poll_scale=0.05, limit_overrides={model: [10, 3]}),
             catalog=CatalogResource(path=str(catalog_copy)),
             ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),

@@ -33,7 +33,7 @@ def env(tmp_path, emulator):
     shutil.copytree(DATA, tmp_path / "data", ignore=shutil.ignore_patterns("*.py"))
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=str(tmp_path / "data" / "catalog.csv")),
         ledger=LedgerResource(url=ledger_url),

@@ -28,7 +28,7 @@ BLOCKER_SLOW_FACTOR = 50_000.0
 
 def defs_for(emulator, work: Workdir) -> dg.Definitions:
     return build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=str(work.catalog)),
         ledger=LedgerResource(url=work.ledger_url),

@@ -28,10 +28,13 @@ class DashScopeResource(dg.ConfigurableResource):
     """DashScope access for assets and sensors.
 
     ``api_key`` comes from ``EnvVar("DASHSCOPE_API_KEY")``; the UI shows the variable name,
-    never the value. Left empty, an in-process emulator serves the API (logged at start).
+    never the value. A plain string is refused: Dagster would store it in every run's job
+    snapshot. ``repr``, ``str`` and model dumps leave the key out, also on the resolved instance
+    an asset receives. Left empty, an in-process emulator serves the API (logged at start).
     """
 
-    api_key: str = Field(default="", description="DashScope API key; empty = embedded emulator")
+    api_key: str = Field(default="", repr=False, exclude=True,
+                         description="DashScope API key, as EnvVar; empty = embedded emulator")
     region: str = Field(default=Region.BEIJING.value, description="beijing, singapore or virginia")
     base_url: str | None = Field(default=None, description="Override the region's base URL")
     workspace: str | None = Field(default=None, description="X-DashScope-WorkSpace header")
@@ -49,6 +52,19 @@ class DashScopeResource(dg.ConfigurableResource):
     @property
     def uses_emulator(self) -> bool:
         return not self.api_key and not self.base_url
+
+    def get_resource_definition(self):  # type: ignore[no-untyped-def]
+        """Refuse a literal key before Dagster turns this resource's values into the config
+        schema defaults that it stores, uncompressed or not, with every run. Only the instance
+        built from definitions passes here, not the one Dagster builds from the resolved EnvVar
+        at run time."""
+        key = self.__dict__.get("api_key")
+        if key and not isinstance(key, dg.EnvVar):
+            raise dg.DagsterInvalidDefinitionError(
+                "DashScopeResource.api_key was given as a plain string, which Dagster would store "
+                "in every run's snapshot; pass api_key=dg.EnvVar(\"DASHSCOPE_API_KEY\") instead "
+                "(or leave it empty for the embedded emulator)")
+        return super().get_resource_definition()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.uses_emulator:
