@@ -33,6 +33,7 @@ from .ledger import Attempt, Ledger, Status
 from ..dashscope.mediainfo import probe_image, probe_video
 from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
                    video_request, video_source)
+from .remote import RemoteInputs, UrlCheck
 from .store import MediaStore, StoredMedia
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class BatchSettings:
     max_attempts: int = 3  # per SKU and asset, counting resubmits after transient failures
     wait_timeout: float | None = 3600.0  # then the task is left to the task sensor
     regenerate_expired: bool = False  # pay again for results that expired uncollected
+    url_check: UrlCheck = field(default_factory=UrlCheck)  # remote inputs, before any create
 
 
 @dataclass
@@ -128,6 +130,7 @@ class BatchRunner:
         self._interrupted = False  # set by an interrupt: no SKU may send anything more
         self.withdrawn: Withdrawn | None = None  # set when the run was terminated
         self._work = _scratch_dir()
+        self._remote = RemoteInputs(settings.url_check)
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
@@ -190,11 +193,19 @@ class BatchRunner:
             return await self._chain(product, selected)
         except Exception as exc:
             log.error("%s: %r", product.sku, exc, exc_info=exc)
-            return [self._report(Outcome(a, product.sku, False, error=repr(exc)))
-                    for a in sorted(selected & set(product.input_fingerprints))]
+            return self._fail_all(product, selected, repr(exc))
+
+    def _fail_all(self, product: Product, selected: set[str], error: str,
+                  code: str | None = None) -> list[Outcome]:
+        return [self._report(Outcome(a, product.sku, False, error=error, code=code))
+                for a in sorted(selected & set(product.input_fingerprints))]
 
     async def _chain(self, product: Product, selected: set[str]) -> list[Outcome]:
-        """One SKU: stills in parallel, then the video from its source still."""
+        """One SKU: its remote inputs checked (no stage is paid for if one cannot run), stills
+        in parallel, then the video from its source still."""
+        if refused := await self._remote.problems(product):
+            return self._fail_all(product, selected, "; ".join(map(str, refused)),
+                                  code="InvalidInput")
         outcomes: list[Outcome] = []
         stills: dict[str, asyncio.Task[Outcome]] = {}
         source = MODEL_SHOT if video_source(product) == "model_shot" else BACKGROUND
