@@ -16,7 +16,6 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable
@@ -27,7 +26,7 @@ from ..dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeEr
 from ..dashscope.errors import is_resubmittable
 from ..dashscope.limits import SlotCounter
 from ..dashscope.pricing import Cost
-from ..dashscope.registry import RESULT_TTL_SECONDS, Output
+from ..dashscope.registry import Output
 from ..dashscope.requests import TaskRequest
 from .ledger import Attempt, Ledger, Status
 from ..dashscope.mediainfo import probe_image, probe_video
@@ -35,6 +34,7 @@ from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_
                    video_request, video_source)
 from .remote import RemoteInputs, UrlCheck
 from .store import MediaStore, StoredMedia
+from .vanished import vanished_reason
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ class BatchRunner:
         if not task.succeeded:
             self.budget.settle(reserved, None)
             if task.status == TaskStatus.UNKNOWN:
-                attempt = self.ledger.mark_expired(attempt.id)
+                attempt = self.ledger.mark_expired(attempt.id, vanished_reason(attempt))
                 return Outcome(asset, sku, False, attempt, code="UNKNOWN", error=_why_not(attempt))
             attempt = self.ledger.mark_failed(
                 attempt.id, task.code or task.status, task.message or "",
@@ -433,13 +433,7 @@ def _alive(pid: int) -> bool:
 def _why_not(attempt: Attempt) -> str:
     """Why an attempt that is not in flight has no stored result, in a user's words."""
     if attempt.status == Status.EXPIRED:
-        age = datetime.now(UTC) - (attempt.submitted_at or attempt.created_at)
-        what = ("expired (the service keeps results 24 h) before it was collected"
-                if age.total_seconds() >= RESULT_TTL_SECONDS else
-                "is unknown to the service although it is less than 24 h old (the service "
-                "lost it)")
-        return (f"task {attempt.task_id} {what}; run again with regenerate_expired "
-                "(python -m wan_dagster --regenerate-expired) to pay for a new one")
+        return attempt.message or vanished_reason(attempt)
     if attempt.status == Status.CANCELED:
         return (f"attempt {attempt.attempt_no} was withdrawn before any task ran (canceled "
                 "at the service, or its create never reached it)")

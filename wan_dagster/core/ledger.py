@@ -506,12 +506,13 @@ class Ledger:
                 "status": (Status.RETRYABLE if retryable else Status.FAILED).value,
                 "code": code, "message": message, "finished_at": finished_at or _now()})
 
-    def mark_expired(self, attempt_id: int) -> Attempt:
-        """The task or its result vanished (24 h) before it was collected. A SUCCEEDED
-        attempt keeps its usage and cost: it was billed all the same."""
+    def mark_expired(self, attempt_id: int, message: str | None = None) -> Attempt:
+        """The task or its result vanished (24 h, or lost by the service: ``message`` says
+        which) before it was collected. A SUCCEEDED attempt keeps its usage and cost: it was
+        billed all the same."""
         return self._transition(
             attempt_id, {Status.SUBMITTED, Status.SUCCEEDED, Status.AMBIGUOUS},
-            {"status": Status.EXPIRED.value,
+            {"status": Status.EXPIRED.value, "message": message,
              "finished_at": sa.func.coalesce(_t.c.finished_at,
                                             sa.literal(_now(), _UTCDateTime()))})
 

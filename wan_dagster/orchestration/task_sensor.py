@@ -16,6 +16,7 @@ import dagster as dg
 from ..dashscope import DashScopeClient, DashScopeError, TaskStatus
 from ..dashscope.errors import is_resubmittable
 from ..core.ledger import Attempt, Ledger, LedgerConflict, Status
+from ..core.vanished import vanished_reason
 from .resources import DashScopeResource, LedgerResource
 
 #: Dagster gives a tick 60 s by default; like dagster-fivetran's polling sensor, keep 20 spare.
@@ -98,9 +99,9 @@ def _poll(client: DashScopeClient, ledger: Ledger, attempt: Attempt,
     if task.succeeded:
         return collect_request(attempt)
     if task.status == TaskStatus.UNKNOWN:
-        ledger.mark_expired(attempt.id)
-        log.warning(f"{attempt.asset} {attempt.sku}: task {attempt.task_id} expired before it "
-                    "was collected; run the SKU with regenerate_expired to pay for a new one")
+        reason = vanished_reason(attempt)
+        ledger.mark_expired(attempt.id, reason)
+        log.warning(f"{attempt.asset} {attempt.sku}: {reason}")
     elif task.status == TaskStatus.CANCELED:
         ledger.mark_canceled(attempt.id)
     elif task.status == TaskStatus.FAILED:
