@@ -9,11 +9,9 @@ import io
 import shutil
 import struct
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -22,6 +20,7 @@ from PIL import Image
 
 import dagster as dg
 
+from corpus import DATA, Case, Corpus, failure_rows
 from wan_dagster.orchestration.assets import product_catalog
 from wan_dagster.core.catalog import WHOLE_ROW, Catalog, CatalogError, load_catalog
 from wan_dagster.orchestration.defs import build_defs
@@ -30,7 +29,6 @@ from wan_dagster.core.ledger import Ledger
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 #: The good products, one per kind of plan, and the generations (paid calls) each needs.
 GENERATIONS = {"APP-1001": 3, "SHO-2001": 3, "BAG-3001": 2}  # bags have no model shot
 GOOD = list(GENERATIONS)
@@ -87,23 +85,6 @@ def gif_cutout() -> bytes:
 
 
 # --------------------------------------------------------------------------- the corpus
-
-
-@dataclass(frozen=True)
-class Case:
-    """One bad row: sample row ``base`` copied under ``sku`` with ``changes``, next to ``files``
-    (name under ``images/`` → its bytes); ``raw`` cells are written into the CSV line verbatim,
-    unquoted. The row must fail on ``column`` with a rule containing ``rule``, where
-    ``{partner}`` stands for the row number of the other row with the same SKU."""
-
-    description: str
-    sku: str
-    base: str
-    column: str
-    rule: str
-    changes: Mapping[str, object] = field(default_factory=dict)
-    files: Mapping[str, Callable[[], bytes]] = field(default_factory=dict)
-    raw: Mapping[str, str] = field(default_factory=dict)
 
 
 def image_case(description: str, sku: str, base: str, column: str, rule: str,
@@ -281,54 +262,17 @@ CASES: list[Case] = [
     Case("empty SKU", "", "HOM-5002", "sku", "required"),
 ]
 
+CORPUS = Corpus(GOOD, CASES)
 #: Row number (as the catalog counts: data rows from 1) → its case; the good rows come first.
-ROWS: dict[int, Case] = dict(enumerate(CASES, len(GOOD) + 1))
+ROWS: dict[int, Case] = CORPUS.rows
 
 
-def expected_rule(row: int) -> str:
-    """The row's rule text, with ``{partner}`` filled in."""
-    case = ROWS[row]
-    partners = [str(other) for other, twin in ROWS.items()
-                if twin.sku == case.sku and other != row]
-    return case.rule.replace("{partner}", ", ".join(partners))
-
-
-def prefix(row: int) -> str:
-    """How a RowError of the row starts: ``row N (sku 'X'), column C: ``."""
-    case = ROWS[row]
-    who = f" (sku {case.sku!r})" if case.sku else ""
-    return f"row {row}{who}, column {case.column}: "
-
-
-def write_corpus(directory: Path) -> Path:
-    """The sample's images, the cases' bad files and a CSV of the good rows then the cases."""
-    shutil.copytree(DATA / "images", directory / "images")
-    sample = pd.read_csv(DATA / "catalog.csv", dtype="str", keep_default_na=False,
-                         na_values=[""]).set_index("sku", drop=False)
-    rows = [sample.loc[sku] for sku in GOOD]
-    raw: dict[str, str] = {}  # placeholder → the cells to write in its place
-    for case in CASES:
-        row = sample.loc[case.base].copy()
-        row["sku"] = case.sku
-        for column, value in case.changes.items():
-            row[column] = None if value is None else str(value)  # CSV cells are text
-        for column, cells in case.raw.items():
-            token = row[column] = f"@RAW{len(raw)}@"
-            raw[token] = cells
-        for name, make in case.files.items():
-            (directory / "images" / name).write_bytes(make())
-        rows.append(row)
-    text = pd.DataFrame(rows).to_csv(index=False)
-    for token, cells in raw.items():
-        text = text.replace(token, cells)
-    path = directory / "corpus.csv"
-    path.write_text(text)
-    return path
+expected_rule, prefix = CORPUS.expected_rule, CORPUS.prefix
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_corpus(tmp_path_factory.mktemp("corpus"))
+    return CORPUS.write(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")
@@ -362,16 +306,10 @@ def test_each_bad_row_names_its_row_column_and_rule(catalog: Catalog, row: int) 
 
 
 def failures_table(result: dg.ExecuteInProcessResult) -> tuple[str, dict[str, str]]:
-    """The step failure's description and its ``failures`` metadata as SKU → reason."""
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    data = failure.event_specific_data.user_failure_data
-    lines = data.metadata["failures"].value.splitlines()[2:]  # after the header and its rule
-    table: dict[str, str] = {}
-    for line in lines:
-        sku, asset, reason = line.removeprefix("| ").removesuffix(" |").split(" | ", 2)
-        assert asset == "catalog", line
-        table[sku] = reason
-    return data.description, table
+    """The step failure's description and SKU → reason, every row a catalog error."""
+    description, rows = failure_rows(result)
+    assert {asset for _, asset, _ in rows} == {"catalog"}, rows
+    return description, {sku: reason for sku, _, reason in rows}
 
 
 def test_the_pipeline_pays_only_for_the_good_skus_and_reports_every_bad_row(

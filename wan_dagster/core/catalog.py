@@ -17,6 +17,7 @@ import math
 import numbers
 import os
 import re
+import stat
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -65,6 +66,8 @@ FREE_TEXT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c != "sku" and c not in IMA
 WHOLE_ROW = "(whole row)"
 
 MAX_SKU_LENGTH = 128
+#: Longer SKUs are not even registered as partitions (their rows are listed by number).
+MAX_KEY_LENGTH = 1024
 #: A day: longer than any video, far below what the column's 64-bit integers hold.
 MAX_SECONDS = 86_400
 #: Dagster 1.13's ``INVALID_PARTITION_SUBSTRINGS`` (dagster/_core/definitions/partitions/utils/
@@ -203,8 +206,14 @@ def _read_source(name: str, s3_client: Any) -> Path | bytes:
         except (ValueError, ClientError, BotoCoreError) as exc:
             raise CatalogError(f"{name}: cannot read the catalog from S3 ({exc})") from exc
     path = Path(name)
-    if not path.is_file():
-        raise CatalogError(f"{name}: catalog file not found")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CatalogError(f"{name}: catalog file not found") from None
+    except (OSError, ValueError) as exc:  # a name too long, a NUL in it
+        raise CatalogError(f"{name[:200]}: cannot read the catalog ({exc})") from None
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the load forever
+        raise CatalogError(f"{name}: the catalog is not a regular file")
     return path
 
 
@@ -467,7 +476,7 @@ def _names(found: list[str]) -> str:
 
 def _usable_key(sku: str | None) -> TypeGuard[str]:
     """Whether ``sku`` can be a partition key at all (otherwise its row is listed by number)."""
-    return (sku is not None and sku != "" and sku.isprintable()
+    return (sku is not None and 0 < len(sku) <= MAX_KEY_LENGTH and sku.isprintable()
             and not any(s in sku for s in DAGSTER_INVALID_SUBSTRINGS))
 
 

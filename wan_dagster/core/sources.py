@@ -128,12 +128,13 @@ class ImageSources:
         self._cache_dir = cache_dir
         self._downloaded: dict[str, tuple[str, str | None]] = {}
 
-    def resolve(self, value: str) -> tuple[str, str | None]:
-        """``(resolved value, problem)``; the problem is None when the row may use it."""
+    def resolve(self, value: str) -> tuple[str | None, str | None]:
+        """``(resolved value, None)`` when the row may use it, else ``(None, problem)``: a
+        refused cell is never handed on, since building its requests would read it."""
         try:
             return self._resolve(value), None
         except _Refused as refused:
-            return value, str(refused)
+            return None, str(refused)
 
     def _resolve(self, value: str) -> str:
         if len(value) > MAX_REFERENCE_LENGTH:
