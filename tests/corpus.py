@@ -14,6 +14,12 @@ import pandas as pd
 
 import dagster as dg
 
+from wan_dagster.core.batch import ASSETS
+from wan_dagster.core.ledger import Ledger
+from wan_dagster.orchestration.defs import build_defs
+from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,
+                                                 LedgerResource, MediaStoreResource)
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: Stands for the folder next to the catalog's (outside it) in a case's cells and setup.
 OUTSIDE = "{outside}"
@@ -121,3 +127,32 @@ def failure_rows(result: dg.ExecuteInProcessResult) -> tuple[str, list[tuple[str
     lines = data.metadata["failures"].value.splitlines()[2:]  # after the header and its rule
     rows = [line.removeprefix("| ").removesuffix(" |").split(" | ", 2) for line in lines]
     return data.description, [(sku, asset, reason) for sku, asset, reason in rows]
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """A media_job over a corpus: its result, each asset's partition statuses, its ledger."""
+
+    result: dg.ExecuteInProcessResult
+    status: dict[str, dict[str, dg.AssetPartitionStatus]]
+    ledger: Ledger
+
+
+def run_pipeline(catalog: Path, keys: list[str], emulator_url: str, root: Path) -> PipelineRun:
+    """The media job over partitions ``keys`` (what the sensor registers) of ``catalog``, on
+    the emulator at ``emulator_url``, with the ledger and media under ``root``."""
+    ledger_url = f"sqlite:///{root / 'ledger.db'}"
+    defs = build_defs(dashscope=DashScopeResource(base_url=emulator_url, poll_scale=0.01),
+                      catalog=CatalogResource(path=str(catalog)),
+                      ledger=LedgerResource(url=ledger_url),
+                      media_store=MediaStoreResource(root=str(root / "media")))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("sku", keys)
+        result = defs.get_job_def("media_job").execute_in_process(
+            instance=instance, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": keys[0],
+                  "dagster/asset_partition_range_end": keys[-1]})
+        status = {asset: instance.get_status_by_partition(
+            dg.AssetKey(asset), keys, dg.DynamicPartitionsDefinition(name="sku"))
+            for asset in ASSETS}
+    return PipelineRun(result, status, Ledger(ledger_url))

@@ -20,12 +20,11 @@ from PIL import Image
 
 import dagster as dg
 
-from corpus import DATA, Case, Corpus, failure_rows
+from corpus import DATA, Case, Corpus, failure_rows, run_pipeline
 from wan_dagster.orchestration.assets import product_catalog
 from wan_dagster.core.catalog import WHOLE_ROW, Catalog, CatalogError, load_catalog
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.emulator import Emulator
-from wan_dagster.core.ledger import Ledger
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
 
@@ -314,28 +313,13 @@ def failures_table(result: dg.ExecuteInProcessResult) -> tuple[str, dict[str, st
 
 def test_the_pipeline_pays_only_for_the_good_skus_and_reports_every_bad_row(
         corpus: Path, catalog: Catalog, emulator: Emulator, tmp_path: Path) -> None:
-    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    defs = build_defs(
-        dashscope=DashScopeResource(base_url=emulator.base_url,
-                                    poll_scale=0.01),
-        catalog=CatalogResource(path=str(corpus)),
-        ledger=LedgerResource(url=ledger_url),
-        media_store=MediaStoreResource(root=str(tmp_path / "media")),
-    )
     keys = list(catalog.skus)  # what the sensor registers: every usable SKU, good or bad
     bad = [key for key in keys if key not in GENERATIONS]
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("sku", keys)
-        result = defs.get_job_def("media_job").execute_in_process(
-            instance=instance, raise_on_error=False,
-            tags={"dagster/asset_partition_range_start": keys[0],
-                  "dagster/asset_partition_range_end": keys[-1]})
-        status = {asset: instance.get_status_by_partition(
-            dg.AssetKey(asset), keys, dg.DynamicPartitionsDefinition(name="sku"))
-            for asset in ("background_image", "model_shot", "product_video")}
+    run = run_pipeline(corpus, keys, emulator.base_url, tmp_path)
+    result, status = run.result, run.status
 
     assert emulator.counters["creates"] == sum(GENERATIONS.values())
-    assert {a.sku for a in Ledger(ledger_url).attempts()} == set(GOOD)  # not even an intent
+    assert {a.sku for a in run.ledger.attempts()} == set(GOOD)  # not even an intent
     for asset, found in status.items():
         done = {key for key, state in found.items() if state.value == "MATERIALIZED"}
         assert done == {p.sku for p in catalog.products if asset in p.input_fingerprints}

@@ -24,15 +24,11 @@ from botocore.config import Config
 
 import dagster as dg
 
-from corpus import DATA, Case, Corpus, failure_rows, outside_of
+from corpus import DATA, Case, Corpus, failure_rows, outside_of, run_pipeline
 from untrusted_corpus import GENERATIONS, GOOD, LOAD_CASES, OUT, url_cases
 from url_server import url_server
 from wan_dagster.core.catalog import Catalog, CatalogError, RowError, load_catalog
-from wan_dagster.core.ledger import Ledger
 from wan_dagster.emulator import Emulator
-from wan_dagster.orchestration.defs import build_defs
-from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,
-                                                 LedgerResource, MediaStoreResource)
 
 pytest_plugins = ["s3_server"]
 
@@ -100,29 +96,18 @@ def test_nothing_outside_was_read(written: Path, catalog: Catalog) -> None:
 def test_the_pipeline_pays_only_for_the_good_rows(corpus: Corpus, catalog: Catalog,
                                                   written: Path, emulator: Emulator,
                                                   tmp_path: Path) -> None:
-    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    defs = build_defs(dashscope=DashScopeResource(base_url=emulator.base_url, poll_scale=0.01),
-                      catalog=CatalogResource(path=str(written)),
-                      ledger=LedgerResource(url=ledger_url),
-                      media_store=MediaStoreResource(root=str(tmp_path / "media")))
     keys = list(catalog.skus)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("sku", keys)
-        result = defs.get_job_def("media_job").execute_in_process(
-            instance=instance, raise_on_error=False,
-            tags={"dagster/asset_partition_range_start": keys[0],
-                  "dagster/asset_partition_range_end": keys[-1]})
-        videos = instance.get_status_by_partition(
-            dg.AssetKey("product_video"), keys, dg.DynamicPartitionsDefinition(name="sku"))
+    run = run_pipeline(written, keys, emulator.base_url, tmp_path)
 
     # the judge: only the good SKUs were created and billed
-    attempts = Ledger(ledger_url).attempts()
+    attempts = run.ledger.attempts()
     assert {a.sku for a in attempts} == set(GOOD)
     assert emulator.counters["creates"] == sum(GENERATIONS.values()) == len(emulator.bill.lines)
     assert {line.task_id for line in emulator.bill.lines} == {a.task_id for a in attempts}
+    videos = run.status["product_video"]
     assert {k for k, state in videos.items() if state.value == "MATERIALIZED"} == set(GOOD)
 
-    _, rows = failure_rows(result)
+    _, rows = failure_rows(run.result)
     reasons: dict[str, set[str]] = {}
     for sku, _asset, reason in rows:
         reasons.setdefault(sku, set()).add(reason)
