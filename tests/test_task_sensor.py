@@ -14,7 +14,7 @@ import pytest
 
 import dagster as dg
 
-from wan_dagster.dashscope import DashScopeClient
+from wan_dagster.dashscope import DashScopeClient, PollPolicy
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.orchestration.jobs import collect_job
 from wan_dagster.core.ledger import Ledger, Status
@@ -70,6 +70,14 @@ def leave_behind(defs, instance) -> dg.ExecuteInProcessResult:
     return background_run(defs, instance, wait_timeout_s=0.0)
 
 
+def ended_on_the_service(emulator, attempt) -> None:
+    """Wait until the left task has ended, so that a clock advance expires it: advanced while
+    it still renders (a loaded machine), it would end after the jump, fresh, and be collected."""
+    with DashScopeClient(api_key="x", base_url=emulator.base_url,
+                         poll=PollPolicy().scaled(0.01)) as client:
+        assert client.wait(attempt.task_id, model=attempt.model, timeout=120).succeeded
+
+
 def bill(emulator) -> list[dict]:
     return httpx.get(f"{emulator.admin_url}/bill").json()["lines"]
 
@@ -118,6 +126,7 @@ def test_a_failed_task_is_recorded_with_its_code_without_a_run(env, emulator):
 def test_expired_results_are_reported_and_regenerated_only_on_request(env, emulator):
     defs, instance, ledger = env
     leave_behind(defs, instance)
+    ended_on_the_service(emulator, ledger.attempts()[0])
     emulator.clock.advance(25 * 3600)  # the result's 24 h pass before anyone collects it
     assert not tick(defs, instance).run_requests
     [expired] = ledger.attempts()

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 import dagster as dg
 
-from test_task_sensor import SKU, background_run, env, leave_behind, tick  # noqa: F401 (env)
+from test_task_sensor import (SKU, background_run, ended_on_the_service, env,  # noqa: F401
+                              leave_behind, tick)
 from wan_dagster.core.ledger import Attempt, Ledger, Status, attempts_table
 from wan_dagster.core.vanished import vanished_reason
 from wan_dagster.emulator import Emulator
@@ -66,6 +67,7 @@ def test_a_task_past_its_24_hours_is_expired(env, emulator):  # noqa: F811
     defs, instance, ledger = env
     leave_behind(defs, instance)
     [left] = ledger.attempts()
+    ended_on_the_service(emulator, left)
     emulator.clock.advance(25 * 3600)  # the service's day passes: the task vanishes
     a_day_passes_here(defs.resources["ledger"].url, left, 25)
 
