@@ -236,13 +236,14 @@ def test_a_long_cell_is_read_and_refused_by_its_own_rule(tmp_path: Path) -> None
     frame = pd.read_csv(DATA / "catalog.csv", dtype="str", keep_default_na=False)
     frame = frame[frame["sku"].isin(["BAG-3001", "HOM-5001"])].copy()
     frame.loc[frame["sku"] == "HOM-5001", "title"] = "t" * 300_000
-    frame.loc[frame["sku"] == "BAG-3001", "background_prompt"] = "b" * 300_000
+    frame.loc[frame["sku"] == "BAG-3001", "background_prompt"] = " ".join(["bb"] * 100_000)
     frame.to_csv(tmp_path / "long.csv", index=False)
     catalog = load_catalog(tmp_path / "long.csv")
     assert [p.sku for p in catalog.products] == ["HOM-5001"]  # a title has no length rule
     assert catalog.products[0].title == "t" * 300_000
     assert [(e.sku, e.column) for e in catalog.errors] == [("BAG-3001", "background_prompt")]
-    assert "must be at most 150 characters, got 300000" in catalog.errors[0].rule
+    assert "must be at most 150 words (a Chinese character counts as one), got 100000" \
+        in catalog.errors[0].rule
 
 
 def test_row_errors_cut_a_huge_sku_short() -> None:

@@ -160,8 +160,8 @@ LOAD_CASES: list[Case] = [
     Case("audio 'yes'", "CELL-AUDIO-YES", "BAG-3002", "video_audio",
          "must be true or false, got 'yes'", {"video_audio": "yes"}),
     Case("background prompt of 200,000 characters", "CELL-HUGEPROMPT", "BAG-3002",
-         "background_prompt", "must be at most 150 characters, got 200000",
-         {"background_prompt": "p" * 200_000}),
+         "background_prompt", "must be at most 150 words (a Chinese character counts as one), "
+         "got 66667", {"background_prompt": " ".join(["ab"] * 66_667)}),
     Case("video prompt of 150,000 characters", "CELL-HUGEVIDEO", "BAG-3002", "video_prompt",
          "must be at most 1500 characters, got 150000 (model wan2.5-i2v-preview)",
          {"video_prompt": "v" * 150_000}),
