@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from wan_dagster.core.leases import LEASE_ENV
 from wan_dagster.emulator import Emulator
 
 #: Image tasks finish in tens of milliseconds, videos as fast as they can be encoded.
 EMULATOR_TIME_SCALE = 0.002
+#: Leases of killed test processes lapse within seconds (processes started by tests inherit it).
+os.environ.setdefault(LEASE_ENV, "3")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -22,7 +22,7 @@ from ._core import ClientCore, Expectation, api_error, list_time, reconcile_wind
 from .errors import (AmbiguousCreateError, APIConnectionError, APIError, DashScopeError,
                      Disposition, DownloadError, TaskTimeoutError, ValidationError,
                      create_disposition, read_disposition)
-from .limits import SlotCounter
+from .limits import Slots
 from .registry import ModelSpec, Output, run_time
 from .types import Task, TaskPage, TaskStatus, TaskSummary
 from .validation import check_media
@@ -72,7 +72,7 @@ class Sleep:
 class WaitSlot:
     """Block until one slot of ``counter`` is taken."""
 
-    counter: SlotCounter
+    counter: Slots
 
 
 @dataclass(frozen=True)

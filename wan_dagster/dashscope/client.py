@@ -19,7 +19,7 @@ import httpx
 
 from . import _flows as flows
 from ._core import ClientConfig, ClientCore, connection_error
-from .limits import SlotCounter
+from .limits import Slots
 from .registry import Registry
 from .types import Task, TaskPage, TaskSummary
 
@@ -47,7 +47,7 @@ class _Base:
     def registry(self) -> Registry:
         return self._core.config.registry
 
-    def slot_counter(self, model: str) -> SlotCounter:
+    def slot_counter(self, model: str) -> Slots:
         """The process-wide concurrency slots of ``model`` (the pipeline's scheduler uses them)."""
         return self._core.limiter(model).running
 

@@ -1,13 +1,16 @@
-"""Per-account state shared by every thread and coroutine of a process: rate limits, and the
-task ids this process created.
+"""Per-account limits: submit rate and concurrency per model, and the account-wide 20 task
+fetches/s, plus the task ids this process created.
 
-One ``AccountState`` per (base URL, key) pair holds a sliding window per model for submits, a
-running-task counter per model for concurrency, one window for the account-wide 20/s task
-fetch limit, the ids of tasks already created here and the creates still awaiting theirs (so
-that reconciling a lost create never adopts a task that another thread or client of this
-process owns, or may be about to own). Reservation is non-blocking and lock-protected
+One ``AccountState`` per (base URL, key, shared store) holds a submit window and a running-task
+counter per model, one fetch window, the ids of tasks already created here and the creates still
+awaiting theirs (so that reconciling a lost create never adopts a task that another thread or
+client of this process owns, or may be about to own). Reservation is non-blocking
 (``reserve`` returns how long to wait), so the sync client sleeps with ``time.sleep`` and the
-async one with ``asyncio.sleep`` on the same shared state, whatever event loop it runs in.
+async one with ``asyncio.sleep`` on the same state, whatever event loop it runs in.
+
+By default the windows and counters live in this process. Given ``SharedLimits`` (the core
+layer's ``AccountLimits`` keeps them in the ledger's database), every process and machine that
+uses the same store shares them: the limits are the account's, not the process's.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from .registry import FETCH_REQUESTS_PER_SECOND, Limits
 
@@ -94,18 +98,54 @@ class SlotCounter:
             self._cond.notify()
 
 
+class Window(Protocol):
+    """A rate limit: ``reserve`` books the earliest free moment, returns the seconds until it."""
+
+    def reserve(self) -> float: ...
+
+
+class Slots(Protocol):
+    """A concurrency limit with ``SlotCounter``'s interface."""
+
+    size: int
+
+    def try_acquire(self) -> bool: ...
+
+    def acquire(self, timeout: float | None = None) -> bool: ...
+
+    async def acquire_async(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class SharedLimits(Protocol):
+    """Windows and slots that several processes share. ``key`` names the store (no secret);
+    ``scope`` names one limit of one account, e.g. ``<account>:submit:<model>``."""
+
+    key: str
+
+    def window(self, scope: str, rate: float) -> Window: ...
+
+    def slots(self, scope: str, size: int) -> Slots: ...
+
+
 @dataclass
 class ModelLimiter:
     limits: Limits
-    submits: SlidingWindow
-    running: SlotCounter
+    submits: Window
+    running: Slots
 
 
 class AccountState:
-    """One DashScope account as seen from this process."""
+    """One DashScope account as seen from this process; ``shared`` makes its limits the
+    account's across processes, ``account`` (a hash, never the key) scopes them."""
 
-    def __init__(self, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND):
-        self.fetches = SlidingWindow(fetch_per_second)
+    def __init__(self, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND,
+                 shared: SharedLimits | None = None, account: str = ""):
+        self._shared = shared
+        self._account = account
+        self.fetches: Window = shared.window(f"{account}:fetch", fetch_per_second) \
+            if shared else SlidingWindow(fetch_per_second)
         self._models: dict[str, ModelLimiter] = {}
         self._owned: set[str] = set()
         self._creating: Counter[str] = Counter()
@@ -141,23 +181,31 @@ class AccountState:
         with self._lock:
             limiter = self._models.get(name)
             if limiter is None:
-                limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
-                                       SlotCounter(limits.concurrency))
+                if self._shared is None:
+                    limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
+                                           SlotCounter(limits.concurrency))
+                else:
+                    prefix = f"{self._account}:{name}"
+                    limiter = ModelLimiter(
+                        limits, self._shared.window(f"{prefix}:submit", limits.submit_per_second),
+                        self._shared.slots(f"{prefix}:running", limits.concurrency))
                 self._models[name] = limiter
             return limiter
 
 
-_ACCOUNTS: dict[tuple[str, str], AccountState] = {}
+_ACCOUNTS: dict[tuple[str, str, str | None], AccountState] = {}
 _ACCOUNTS_LOCK = threading.Lock()
 
 
 def account_state(base_url: str, api_key: str,
-                  fetch_per_second: float = FETCH_REQUESTS_PER_SECOND) -> AccountState:
-    """The process-wide state of the account behind ``api_key`` at ``base_url``. Keyed by a
-    hash so the key itself is never kept in this table."""
-    key = (base_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest())
+                  fetch_per_second: float = FETCH_REQUESTS_PER_SECOND,
+                  shared: SharedLimits | None = None) -> AccountState:
+    """The process-wide state of the account behind ``api_key`` at ``base_url`` (limits kept
+    in ``shared`` when given). Keyed by a hash so the key itself is never kept anywhere."""
+    account = hashlib.sha256(f"{base_url.rstrip('/')} {api_key}".encode()).hexdigest()[:24]
+    key = (base_url.rstrip("/"), account, shared.key if shared else None)
     with _ACCOUNTS_LOCK:
-        account = _ACCOUNTS.get(key)
-        if account is None:
-            account = _ACCOUNTS[key] = AccountState(fetch_per_second)
-        return account
+        state = _ACCOUNTS.get(key)
+        if state is None:
+            state = _ACCOUNTS[key] = AccountState(fetch_per_second, shared, account)
+        return state

@@ -110,8 +110,9 @@ async def _run(resources: Resources, prices: PriceBook, settings: BatchSettings,
                runners: list[BatchRunner] | None = None) -> T:
     """``work`` on a BatchRunner with an open client; ``runners`` gets the runner, so that a
     caller can read what it withdrew after the run was interrupted."""
-    async with resources.dashscope.get_async_client() as client:
-        runner = BatchRunner(client, resources.ledger.ledger, resources.media_store.get_store(),
+    ledger = resources.ledger.ledger
+    async with resources.dashscope.get_async_client(ledger) as client:
+        runner = BatchRunner(client, ledger, resources.media_store.get_store(),
                              prices, settings, on_outcome)
         if runners is not None:
             runners.append(runner)
