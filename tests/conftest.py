@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from wan_dagster.core.leases import LEASE_ENV
 from wan_dagster.emulator import Emulator
@@ -30,3 +33,33 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     options = {"time_scale": EMULATOR_TIME_SCALE, "seed": 1, **(marker.kwargs if marker else {})}
     with Emulator(**options) as emu:
         yield emu
+
+
+#: A PostgreSQL server the tests may create databases on (``.ci/run`` starts one on loopback).
+POSTGRES_ENV = "WAN_DAGSTER_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty ledger database: a SQLite file, or a new database on the PostgreSQL
+    server at ``$WAN_DAGSTER_TEST_POSTGRES_URL``, dropped afterwards. Without that server the
+    Postgres case is skipped here, and fails in CI (``CI=true``), where it must exist."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        message = f"no PostgreSQL server: set {POSTGRES_ENV} to run this case (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"wan_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
