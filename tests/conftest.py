@@ -39,20 +39,22 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 POSTGRES_ENV = "WAN_DAGSTER_TEST_POSTGRES_URL"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty ledger database: a SQLite file, or a new database on the PostgreSQL
-    server at ``$WAN_DAGSTER_TEST_POSTGRES_URL``, dropped afterwards. Without that server the
-    Postgres case is skipped here, and fails in CI (``CI=true``), where it must exist."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
+def postgres_server() -> str:
+    """The PostgreSQL server's URL; skips the test without one, but fails it in CI
+    (``CI=true``), where ``.ci/run`` must have started it."""
     server = os.environ.get(POSTGRES_ENV)
     if not server:
         message = f"no PostgreSQL server: set {POSTGRES_ENV} to run this case (.ci/run does)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+    return server
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server, dropped afterwards."""
+    server = postgres_server()
     name = f"wan_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -63,3 +65,11 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty ledger database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -86,6 +86,10 @@ class AccountLimits:
             _metadata.create_all(conn, checkfirst=True)
         self._heartbeat = Heartbeat(self._renew, self.lease_s / 3, "wan-slot-lease").start()
 
+    def close(self) -> None:
+        """Stop renewing: whatever this holder still holds lapses within one lease."""
+        self._heartbeat.stop()
+
     def window(self, scope: str, rate: float) -> DatabaseWindow:
         return DatabaseWindow(self, scope, rate)
 

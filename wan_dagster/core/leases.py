@@ -45,7 +45,7 @@ class Heartbeat:
 
     def __init__(self, beat: Callable[[], object], interval: float, name: str):
         self._beat = beat
-        self._interval = interval
+        self._interval = max(interval, 0.05)  # a zero-length lease must not spin
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
