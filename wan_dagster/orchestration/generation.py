@@ -25,6 +25,10 @@ from .resources import CatalogResource, DashScopeResource, LedgerResource, Media
 
 T = TypeVar("T")
 
+#: Every op that calls DashScope runs in this Dagster pool: an optional cap on such steps at
+#: once. The account's own limits are kept in the ledger's database whatever the pool allows.
+POOL = "dashscope"
+
 
 class GenerationConfig(dg.Config):
     """Per-run choices a merchandiser can make in the launchpad."""
