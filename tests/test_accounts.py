@@ -3,6 +3,7 @@ database, on SQLite and on PostgreSQL; scratch directories owned by a lock, not 
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import subprocess
@@ -16,8 +17,15 @@ import pytest
 
 from wan_dagster.core import batch
 from wan_dagster.core.account_limits import AccountLimits
+from wan_dagster.core.batch import BatchRunner, BatchSettings
+from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.ledger import Ledger, LedgerConflict, Status
+from wan_dagster.core.plan import background_request
+from wan_dagster.core.store import LocalMediaStore
+from wan_dagster.dashscope import AsyncDashScopeClient, DashScopeClient, PriceBook
 from wan_dagster.orchestration.resources import local_ledger_warning
+
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 LEASE_S = 60.0
 
@@ -212,3 +220,42 @@ def test_shared_instance_storage_with_a_local_sqlite_ledger_is_warned_about(
         assert local_ledger_warning(instance, shared) is None
     with dg.instance_for_test() as on_this_machine, Ledger(f"sqlite:///{tmp_path / 'l.db'}") as local:
         assert local_ledger_warning(on_this_machine, local) is None
+
+
+# ---------------------------------------------------------------------------- unknown outcomes
+
+
+def test_no_create_of_a_model_is_sent_while_another_has_an_unknown_outcome(emulator, tmp_path):
+    """A create of SKU A's background landed but its answer was lost and its run is gone
+    (AMBIGUOUS, not leased). Before SKU B's background is sent, A's create is reconciled: its
+    task is found and recorded for A, so B's cannot be mistaken for it later (background tasks
+    show no prompt), and every billed task has its owner."""
+    products = load_catalog(DATA / "catalog.csv").by_sku
+    first, second = products["BAG-3001"], products["BAG-3002"]
+    request = background_request(first)
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        lost, _ = ledger.begin(asset="background_image", sku=first.sku,
+                               input_fingerprint=first.input_fingerprints["background_image"],
+                               model=request.model, request_fingerprint=request.fingerprint,
+                               request_body=request.body, owner="gone-run", lease_s=LEASE_S)
+        ledger.mark_sending(lost.id, "gone-run")
+        with DashScopeClient(api_key="sk-test", base_url=emulator.base_url) as client:
+            landed = client.create(request)  # billed, its answer "lost" on the way back
+        ledger.mark_ambiguous(lost.id, "ReadTimeout")
+        ledger.release_leases("gone-run")
+
+        outcomes = asyncio.run(_batch(emulator, ledger, tmp_path, [second]))
+
+        assert [(o.sku, o.ok) for o in outcomes] == [(second.sku, True)]
+        found = ledger.get(lost.id)
+        assert (found.status, found.task_id) == (Status.SUBMITTED, landed.task_id)
+        owners = {a.task_id for a in ledger.attempts() if a.task_id}
+        assert {line.task_id for line in emulator.bill.lines} <= owners
+
+
+async def _batch(emulator, ledger: Ledger, tmp_path: Path, products) -> list:
+    async with AsyncDashScopeClient(api_key="sk-test", base_url=emulator.base_url,
+                                    shared_limits=AccountLimits.for_ledger(ledger)) as client:
+        runner = BatchRunner(client, ledger, LocalMediaStore(tmp_path / "media"),
+                             PriceBook.load(), BatchSettings(run_id="run-b"))
+        return await runner.run(products, ["background_image"])

@@ -47,6 +47,8 @@ SCRATCH_PREFIX = "wan-batch-"
 SCRATCH_LOCK = ".owner.lock"
 #: How often a run waiting for another run's attempt looks at the ledger again, in seconds.
 CLAIM_POLL_S = 0.5
+#: How often a create waiting for an earlier create's unknown outcome looks again, in seconds.
+SETTLE_POLL_S = 1.0
 ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
 
 
@@ -67,6 +69,10 @@ class Outcome:
 
 class BudgetExceeded(DashScopeError):
     """Raised before a create that would take the run past its budget."""
+
+
+class CreateBlocked(DashScopeError):
+    """Not sent because earlier creates of the model still have an unknown outcome."""
 
 
 class Budget:
@@ -349,12 +355,10 @@ class BatchRunner:
         that cannot be told apart) or withdrawn (``create`` False and the create never landed)."""
         if attempt.task_id:
             return Task(task_id=attempt.task_id, status=TaskStatus.PENDING, model=request.model)
-        known = self.ledger.known_task_ids(request.model)
         try:
             # Never sent (sent_at None): nothing to recover. Otherwise its sender is gone (this
             # run holds the lease) and its create may have landed: look before sending again.
-            recovered = None if attempt.sent_at is None else await self.client.recover(
-                request, since=attempt.created_at, known_task_ids=known)
+            recovered = None if attempt.sent_at is None else await self._recover(attempt, request)
             if recovered is not None:
                 log.info("%s %s: recovered task %s created before a crash", attempt.asset,
                          attempt.sku, recovered.task_id)
@@ -362,13 +366,16 @@ class BatchRunner:
             if not create:
                 self._withdraw_unsent(attempt)
                 return None
+            await self._settle_unknown_creates(attempt)
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
             if self._interrupted:
                 raise asyncio.CancelledError("the run was interrupted before this create")
             self.ledger.mark_sending(attempt.id, self.owner)
             try:
-                task = await self.client.create(request, known_task_ids=known)
+                task = await self.client.create(
+                    request, known_task_ids=self.ledger.known_task_ids(request.model),
+                    rivals=len(self._rivals(attempt)))
             except BaseException:
                 self.budget.settle(reserved, None)
                 raise
@@ -377,6 +384,56 @@ class BatchRunner:
         except AmbiguousCreateError as exc:
             self.ledger.mark_ambiguous(attempt.id, str(exc))
             return None
+
+    async def _recover(self, attempt: Attempt, request: TaskRequest) -> Task | None:
+        """The task of a create whose sender is gone, if it landed (see ``client.recover``)."""
+        return await self.client.recover(
+            request, since=attempt.created_at,
+            known_task_ids=self.ledger.known_task_ids(request.model),
+            rivals=len(self._rivals(attempt)))
+
+    def _rivals(self, attempt: Attempt) -> list[Attempt]:
+        """The other creates of the attempt's model whose task is not recorded yet."""
+        return [a for a in self.ledger.unresolved_creates(attempt.model) if a.id != attempt.id]
+
+    async def _settle_unknown_creates(self, attempt: Attempt) -> None:
+        """While a create of the model has an unknown outcome (AMBIGUOUS, or sent by a run
+        that is gone), no other create of it is sent: a task that shows nothing to tell it
+        apart could then never be given to the right attempt. Reconcile those first (or wait
+        while another run does); give up after ``wait_timeout``."""
+        deadline = None if self.settings.wait_timeout is None \
+            else asyncio.get_running_loop().time() + self.settings.wait_timeout
+        while unknown := [a for a in self._rivals(attempt) if _outcome_unknown(a)]:
+            for other in unknown:
+                claimed, granted = self.ledger.claim(other.id, self.owner, self._lease_s)
+                if granted:
+                    await self._reconcile_for(claimed)
+            if deadline is not None and asyncio.get_running_loop().time() > deadline:
+                stuck = ", ".join(f"attempt {a.id} ({a.asset} {a.sku})" for a in unknown)
+                raise CreateBlocked(
+                    f"not sent: earlier creates of {attempt.model} have an unknown outcome "
+                    f"({stuck}); see README 'Resolving an ambiguous create'")
+            if any(_outcome_unknown(a) for a in self._rivals(attempt)):
+                await asyncio.sleep(SETTLE_POLL_S)
+
+    async def _reconcile_for(self, other: Attempt) -> None:
+        """Settle another SKU's create whose outcome is unknown, then let its own run have it."""
+        body = other.request_body
+        request = TaskRequest(model=other.model, input=body.get("input", {}),
+                              parameters=body.get("parameters", {}))
+        try:
+            task = await self._recover(other, request)
+        except AmbiguousCreateError as exc:
+            self.ledger.mark_ambiguous(other.id, str(exc))
+        else:
+            if task is not None:
+                self.ledger.mark_submitted(other.id, task.task_id)
+                log.info("%s %s: found task %s of its earlier create", other.asset, other.sku,
+                         task.task_id)
+            else:
+                self._withdraw_unsent(other)
+        finally:
+            self.ledger.release_leases(self.owner, other.id)
 
     def _withdraw_unsent(self, attempt: Attempt) -> None:
         """The service's task list shows no task for this attempt: its create never landed."""
@@ -468,6 +525,14 @@ def _abandoned(directory: Path) -> bool:
             return True
     except FileNotFoundError:  # being created right now, or not ours: leave it
         return False
+
+
+def _outcome_unknown(attempt: Attempt) -> bool:
+    """AMBIGUOUS, or sent by a run whose lease has lapsed (it died before the answer)."""
+    if attempt.status == Status.AMBIGUOUS:
+        return True
+    return attempt.sent_at is not None and (
+        attempt.lease_until is None or attempt.lease_until < datetime.now(UTC))
 
 
 def _why_not(attempt: Attempt) -> str:

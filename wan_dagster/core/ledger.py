@@ -528,13 +528,15 @@ class Ledger:
                 _t.c.status.in_([s.value for s in IN_FLIGHT]),
             ).values(lease_until=_now() + timedelta(seconds=lease_s))).rowcount
 
-    def release_leases(self, owner: str) -> int:
-        """``owner`` stops working on its attempts (its run ends): others may claim them at
-        once instead of waiting for the leases to lapse. The owner stays as history."""
+    def release_leases(self, owner: str, attempt_id: int | None = None) -> int:
+        """``owner`` stops working on its attempts (its run ends), or on one of them: others
+        may claim them at once instead of waiting for the leases to lapse. The owner stays
+        as history."""
+        guards = [_t.c.owner == owner, _t.c.lease_until.is_not(None)]
+        if attempt_id is not None:
+            guards.append(_t.c.id == attempt_id)
         with self._tx(write=True) as conn:
-            return conn.execute(_t.update().where(
-                _t.c.owner == owner, _t.c.lease_until.is_not(None)).values(lease_until=None)
-            ).rowcount
+            return conn.execute(_t.update().where(*guards).values(lease_until=None)).rowcount
 
     def mark_sending(self, attempt_id: int, owner: str) -> Attempt:
         """Record, just before a create goes on the wire, that it may have been sent; only the

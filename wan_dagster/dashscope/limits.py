@@ -134,6 +134,9 @@ class ModelLimiter:
     limits: Limits
     submits: Window
     running: Slots
+    #: One create of the model on the wire at a time (with its reconciliation, if its answer is
+    #: lost): a reconciliation then meets no task of a create still being answered.
+    creates: Slots
 
 
 class AccountState:
@@ -183,12 +186,13 @@ class AccountState:
             if limiter is None:
                 if self._shared is None:
                     limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
-                                           SlotCounter(limits.concurrency))
+                                           SlotCounter(limits.concurrency), SlotCounter(1))
                 else:
                     prefix = f"{self._account}:{name}"
                     limiter = ModelLimiter(
                         limits, self._shared.window(f"{prefix}:submit", limits.submit_per_second),
-                        self._shared.slots(f"{prefix}:running", limits.concurrency))
+                        self._shared.slots(f"{prefix}:running", limits.concurrency),
+                        self._shared.slots(f"{prefix}:create", 1))
                 self._models[name] = limiter
             return limiter
 
