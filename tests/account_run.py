@@ -4,7 +4,10 @@ by tests/test_many_runs.py and benchmarks/concurrent_runs.py (not a test module)
 Run as a script, it is one run: what a run does inside its step, the batch scheduler with a
 client whose limits are shared through the ledger's database.
 
-    python tests/account_run.py BASE_URL LEDGER_URL CATALOG MEDIA_ROOT POLL_SCALE SKU,SKU,...
+    python tests/account_run.py BASE_URL LEDGER_URL CATALOG MEDIA_ROOT POLL_SCALE SKU,SKU,... [LIMITS]
+
+LIMITS is ``shared`` (the default: through the ledger's database) or ``process`` (each process
+on its own, as before the limits were shared: for the benchmark's comparison).
 
 It prints one JSON line, ``{"stored": n, "reused": n, "failed": [[sku, asset, why], ...]}``,
 and exits 1 if any SKU failed.
@@ -36,13 +39,14 @@ RUN_TIMEOUT_S = 300.0
 
 
 async def run(base_url: str, ledger_url: str, catalog: Path, media: Path, poll_scale: float,
-              skus: list[str]) -> dict[str, Any]:
+              skus: list[str], limits: str = "shared") -> dict[str, Any]:
     ledger = Ledger(ledger_url)
     by_sku = load_catalog(catalog).by_sku
     products = [by_sku[sku] for sku in skus]
     async with AsyncDashScopeClient(api_key="sk-test", base_url=base_url,
                                     poll=PollPolicy().scaled(poll_scale),
-                                    shared_limits=AccountLimits.for_ledger(ledger)) as client:
+                                    shared_limits=AccountLimits.for_ledger(ledger)
+                                    if limits == "shared" else None) as client:
         runner = BatchRunner(client, ledger, LocalMediaStore(media), PriceBook.load(),
                              BatchSettings(run_id=f"process-{os.getpid()}"))
         outcomes = await runner.run(products, ASSETS)
@@ -61,7 +65,7 @@ class Finished:
 
 
 def run_all(base_url: str, ledger_url: str, catalog: Path, media: Path, poll_scale: float,
-            sku_sets: list[list[str]], logs: Path) -> list[Finished]:
+            sku_sets: list[list[str]], logs: Path, limits: str = "shared") -> list[Finished]:
     """Start one process per SKU set at once, wait for all of them (bounded)."""
     logs.mkdir(parents=True, exist_ok=True)
     procs = []
@@ -69,7 +73,8 @@ def run_all(base_url: str, ledger_url: str, catalog: Path, media: Path, poll_sca
         with (logs / f"run{n}.log").open("wb") as log:
             procs.append(subprocess.Popen(
                 [sys.executable, __file__, base_url, ledger_url, str(catalog), str(media),
-                 str(poll_scale), ",".join(skus)], stdout=log, stderr=subprocess.STDOUT))
+                 str(poll_scale), ",".join(skus), limits], stdout=log,
+                stderr=subprocess.STDOUT))
     deadline = time.monotonic() + RUN_TIMEOUT_S
     finished = []
     for n, proc in enumerate(procs):
@@ -136,8 +141,8 @@ def stored_everything(ledger: Ledger, skus: list[str]) -> bool:
 
 
 if __name__ == "__main__":
-    url, ledger_url, catalog_path, media_root, scale, sku_list = sys.argv[1:]
+    url, ledger_url, catalog_path, media_root, scale, sku_list, *how = sys.argv[1:]
     summary = asyncio.run(run(url, ledger_url, Path(catalog_path), Path(media_root),
-                              float(scale), sku_list.split(",")))
+                              float(scale), sku_list.split(","), *how))
     print(json.dumps(summary), flush=True)
     sys.exit(1 if summary["failed"] else 0)

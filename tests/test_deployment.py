@@ -3,6 +3,8 @@ hook, and the ledger URL taken from the environment by runs and sensors alike.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from wan_dagster.orchestration.defs import LEDGER_URL_ENV, build_defs
@@ -40,3 +42,17 @@ def test_runs_and_sensors_take_the_ledger_url_from_the_environment(tmp_path, mon
     ) as context:
         sensor.evaluate_tick(context)  # skips (no key), after resolving the same ledger
         assert context.resources.ledger.url == url
+
+
+def test_the_readme_dagster_yaml_opens_an_instance_on_postgres(tmp_path, monkeypatch,
+                                                               postgres_url):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Running in production"):]
+    config = section[section.index("```yaml") + len("```yaml"):]
+    (tmp_path / "dagster.yaml").write_text(config[:config.index("```")])
+    monkeypatch.setenv("DAGSTER_PG_URL", postgres_url)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__module__.startswith("dagster_postgres")
+        assert instance.run_monitoring_enabled
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
