@@ -151,7 +151,7 @@ def test_a_dead_holders_slot_comes_back_when_its_lease_lapses(holders):
 def test_a_rate_window_is_shared_between_holders(holders):
     first, second = holders(), holders()
     started = time.monotonic()
-    delays = [store.window("acct:m:submit", 2.0).reserve()
+    delays = [store.window("acct:m:submit", 2.0).book().delay
               for store in (first, second, first, second)]
     elapsed = time.monotonic() - started
     window = first.window("acct:m:submit", 2.0).window
@@ -259,3 +259,13 @@ async def _batch(emulator, ledger: Ledger, tmp_path: Path, products) -> list:
         runner = BatchRunner(client, ledger, LocalMediaStore(tmp_path / "media"),
                              PriceBook.load(), BatchSettings(run_id="run-b"))
         return await runner.run(products, ["background_image"])
+
+
+def test_an_answered_request_holds_its_shared_token_a_window_from_the_answer(holders):
+    window = holders().window("acct:m:submit", 1.0)
+    first = window.book()
+    time.sleep(0.2)  # sent (and answered) late
+    answered_at = time.time()
+    window.answered(first)
+    second = holders().window("acct:m:submit", 1.0).book()  # another process
+    assert time.time() + second.delay >= answered_at + window.window - 0.01  # clock reads

@@ -8,8 +8,10 @@ allowed rate. So the limits live in the ledger's database, as rows of ``wan_acco
   holder whose lease lapsed) for as long as its task runs, renews the lease from a heartbeat
   and frees the row when the task ends. A killed process's slots come back within one lease.
 - a **rate limit** of R per second is ``max(1, R)`` rows, each the time its token is next free;
-  booking one moves it a window ahead. At most ``count`` bookings fall in any window: the
-  same sliding window as ``dashscope.limits.SlidingWindow``, across processes.
+  booking one moves it a window ahead, and the answer to the request moves it to a window
+  after the answer (the request certainly arrived by then). At most ``count`` requests arrive
+  in any window: the same sliding window as ``dashscope.limits.SlidingWindow``, across
+  processes.
 
 Each booking or acquisition is one short write transaction: SQLite's write lock serialises
 them on one machine; on Postgres ``FOR UPDATE SKIP LOCKED`` lets racing processes pick
@@ -33,17 +35,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ..dashscope.limits import Booking
 from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Ledger
 
 __all__ = ["AccountLimits", "slots_table"]
 
-#: How often a waiter looks for a free slot (with jitter), in seconds.
-SLOT_POLL_S = 0.1
-#: Added to every rate window. A request reaches the service some time after the moment it
-#: booked, and that lag varies more between processes on a busy machine than within one
-#: (0.05 s, the in-process margin, let through a few 429s with three runs on two cores).
-SHARED_MARGIN_S = 0.2
+#: How often a waiter looks for a free slot (with jitter), in seconds: a slot handed over
+#: between processes idles half of this on average.
+SLOT_POLL_S = 0.05
 
 _metadata = sa.MetaData()
 slots_table = sa.Table(
@@ -98,8 +98,8 @@ class AccountLimits:
 
     # ------------------------------------------------------------------ row operations
 
-    def book(self, scope: str, count: int, window: float) -> float:
-        """Book the earliest free token of a rate limit; seconds until it may be used."""
+    def book(self, scope: str, count: int, window: float) -> Booking:
+        """Book the earliest free token of a rate limit: wait ``delay`` before using it."""
         self._ensure(scope, count)
         while True:
             with self._ledger.transaction(write=True) as conn:
@@ -113,11 +113,22 @@ class AccountLimits:
                     _s.c.scope == scope, _s.c.slot_no == row.slot_no,
                     _s.c.busy_until == row.busy_until).values(busy_until=at + window)).rowcount
             if booked == 1:
-                return at - now
+                return Booking(at - now, row.slot_no)
+
+    def answered(self, scope: str, slot_no: int, window: float) -> None:
+        """The request that used the token was answered: the token is free a window later."""
+        with self._ledger.transaction(write=True) as conn:
+            free_at = self._now(conn) + window
+            conn.execute(_s.update().where(
+                _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.busy_until < free_at,
+            ).values(busy_until=free_at))
 
     def take(self, scope: str, size: int) -> bool:
-        """Take a free concurrency slot for this process, if there is one."""
+        """Take a free concurrency slot for this process, if there is one. Waiters poll, so
+        a read (which takes no lock) first looks whether any slot is free at all."""
         self._ensure(scope, size)
+        if self.in_use(scope, size) >= size:
+            return False
         with self._ledger.transaction(write=True) as conn:
             now = self._now(conn)
             free = sa.or_(_s.c.holder.is_(None), _s.c.busy_until < now)
@@ -193,8 +204,7 @@ class AccountLimits:
 class DatabaseWindow:
     """At most ``rate`` bookings per second across processes (see ``SlidingWindow``)."""
 
-    def __init__(self, store: AccountLimits, scope: str, rate: float,
-                 margin: float = SHARED_MARGIN_S):
+    def __init__(self, store: AccountLimits, scope: str, rate: float, margin: float = 0.05):
         if rate <= 0:
             raise ValueError("rate must be positive")
         self._store = store
@@ -202,8 +212,11 @@ class DatabaseWindow:
         self.count = max(1, int(rate))
         self.window = self.count / rate + margin
 
-    def reserve(self) -> float:
+    def book(self) -> Booking:
         return self._store.book(self.scope, self.count, self.window)
+
+    def answered(self, booking: Booking) -> None:
+        self._store.answered(self.scope, booking.token, self.window)
 
 
 class DatabaseSlots:

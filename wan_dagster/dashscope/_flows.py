@@ -97,12 +97,17 @@ def read(core: ClientCore, send: Send, *, fetch_limited: bool = True) -> Flow:
     """One read with capped, jittered retries that honour Retry-After. Reads are safe to repeat."""
     policy = core.config.retry
     for attempt in range(policy.max_retries + 1):
+        booking = None
         if fetch_limited:
-            delay = core.account.fetches.reserve()
-            if delay:
-                yield Sleep(delay)
+            booking = core.account.fetches.book()
+            if booking.delay:
+                yield Sleep(booking.delay)
         try:
-            response = yield send
+            try:
+                response = yield send
+            finally:
+                if booking is not None:
+                    core.account.fetches.answered(booking)
             if response.is_success:
                 return response
             raise api_error(response)
@@ -224,11 +229,11 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
                                      oss_resolve=request.needs_oss_resolve))
     known = frozenset(known_task_ids)
     for attempt in range(policy.max_retries + 1):
-        delay = limiter.submits.reserve()
-        if delay:
-            yield Sleep(delay)
         yield WaitSlot(limiter.creates)
+        booking = limiter.submits.book()
         try:
+            if booking.delay:
+                yield Sleep(booking.delay)
             with core.account.creating(spec.name):
                 return (yield from _create_once(core, spec, request, send, known, rivals))
         except (APIError, APIConnectionError) as exc:
@@ -236,6 +241,7 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
                 raise
             retry_after = getattr(exc, "retry_after", None)
         finally:
+            limiter.submits.answered(booking)
             limiter.creates.release()
         yield Sleep(policy.delay(attempt, retry_after))
     raise AssertionError("unreachable")
@@ -359,12 +365,16 @@ def call_sync(core: ClientCore, request: TaskRequest) -> Flow:
     policy = core.config.retry
     send = Send("POST", core.url(spec.endpoint), json=request.body,
                 headers=core.headers(json_body=True))
+    submits = core.limiter(spec.name).submits
     for attempt in range(policy.max_retries + 1):
-        delay = core.limiter(spec.name).submits.reserve()
-        if delay:
-            yield Sleep(delay)
+        booking = submits.book()
+        if booking.delay:
+            yield Sleep(booking.delay)
         try:
-            response = yield send
+            try:
+                response = yield send
+            finally:
+                submits.answered(booking)
             if not response.is_success:
                 raise api_error(response)
             return response.json()

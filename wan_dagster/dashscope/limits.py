@@ -16,25 +16,37 @@ uses the same store shares them: the limits are the account's, not the process's
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import hashlib
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .registry import FETCH_REQUESTS_PER_SECOND, Limits
 
 
+@dataclass(frozen=True)
+class Booking:
+    """A booked moment: wait ``delay`` seconds, send, then hand it back to ``answered``.
+    ``token`` is the window's own record of it."""
+
+    delay: float
+    token: Any
+
+
 class SlidingWindow:
-    """At most ``rate`` reservations in any window of one second (``1/rate`` s for rates below 1).
+    """At most ``rate`` requests in any window of one second (``1/rate`` s for rates below 1).
 
     This is stricter than a token bucket, whose refill lets a burst plus the refill land in one
-    window: the service counts requests per window, so that would earn 429s. ``reserve`` books
-    the earliest free moment and returns how long to wait for it, so callers queue fairly
-    without spinning. ``margin`` absorbs the clock and network jitter between us and the service.
+    window: the service counts requests per window, so that would earn 429s. ``book`` books
+    the earliest free moment and says how long to wait for it, so callers queue fairly without
+    spinning. A request reaches the service some time after its booked moment (a busy event
+    loop, a slow network), so once it is ``answered`` its moment moves to the answer: it
+    certainly arrived by then, and the window counts from there. ``margin`` absorbs the rest.
     """
 
     def __init__(self, rate: float, margin: float = 0.05):
@@ -43,19 +55,30 @@ class SlidingWindow:
         self.rate = rate
         self.count = max(1, int(rate))
         self.window = self.count / rate + margin
-        self._booked: deque[float] = deque()
+        self._booked: list[float] = []  # sorted moments of the requests in the last window
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
+        """Book the earliest free moment; the seconds until it."""
+        return self.book().delay
+
+    def book(self) -> Booking:
         with self._lock:
             now = time.monotonic()
             while self._booked and self._booked[0] <= now - self.window:
-                self._booked.popleft()
+                self._booked.pop(0)
             at = now
             if len(self._booked) >= self.count:
                 at = max(now, self._booked[-self.count] + self.window)
-            self._booked.append(at)
-            return at - now
+            bisect.insort(self._booked, at)
+            return Booking(at - now, at)
+
+    def answered(self, booking: Booking) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if booking.token in self._booked and now > booking.token:
+                self._booked.remove(booking.token)
+                bisect.insort(self._booked, now)
 
 
 class SlotCounter:
@@ -99,9 +122,11 @@ class SlotCounter:
 
 
 class Window(Protocol):
-    """A rate limit: ``reserve`` books the earliest free moment, returns the seconds until it."""
+    """A rate limit (``SlidingWindow``'s ``book`` and ``answered``)."""
 
-    def reserve(self) -> float: ...
+    def book(self) -> Booking: ...
+
+    def answered(self, booking: Booking) -> None: ...
 
 
 class Slots(Protocol):

@@ -66,11 +66,10 @@ class DashScopeResource(dg.ConfigurableResource):
 
     def _options(self, ledger: Ledger | None) -> dict:
         limits = {m: Limits(float(r), int(c)) for m, (r, c) in self.limit_overrides.items()}
-        shared = AccountLimits.for_ledger(ledger) if ledger is not None else None
-        if self._emulator is not None:
+        if self._emulator is not None:  # an account of this run's own: nothing to share
             return dict(api_key="emulator", base_url=self._emulator.base_url, limits=limits,
-                        poll=PollPolicy().scaled(self.emulator_time_scale),
-                        shared_limits=shared)
+                        poll=PollPolicy().scaled(self.emulator_time_scale))
+        shared = AccountLimits.for_ledger(ledger) if ledger is not None else None
         return dict(api_key=self.api_key or "emulator", region=self.region,
                     base_url=self.base_url, workspace=self.workspace, limits=limits,
                     poll=PollPolicy().scaled(self.poll_scale), shared_limits=shared)
