@@ -108,9 +108,15 @@ def test_an_older_ledger_table_gains_the_lease_columns(tmp_path):
                      "output_uri TEXT, output_sha256 TEXT, output_size INTEGER, run_id TEXT, "
                      "created_at DATETIME, updated_at DATETIME, submitted_at DATETIME, "
                      "finished_at DATETIME)")
+        conn.execute("INSERT INTO wan_ledger_attempts VALUES (1, 'background_image', 'OLD-1', "
+                     "'fp', 1, 'wanx-background-generation-v2', 'rf', '{}', 'INTENT', NULL, "
+                     "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'old-run', "
+                     "'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', NULL, NULL)")
     with Ledger(f"sqlite:///{path}") as ledger:
         attempt, _ = _begin(ledger, "run-a")
         assert attempt.owner == "run-a" and attempt.lease_until is not None
+        # an intent recorded by the older release may have been sent: never sent blindly
+        assert ledger.get(1).sent_at == ledger.get(1).created_at
 
 
 # ---------------------------------------------------------------------------- account limits

@@ -177,12 +177,9 @@ class BatchRunner:
         Never creates a task: if the create never landed, the attempt is withdrawn so that the
         next run of the SKU starts a fresh one. An attempt a live run holds is left to it."""
         with self._working():
-            body = attempt.request_body  # compact: only model and prompt are read, never sent
-            request = TaskRequest(model=attempt.model, input=body.get("input", {}),
-                                  parameters=body.get("parameters", {}))
             attempt = await self._claim(attempt)
-            return await self._advance(attempt.asset, attempt.sku, request, attempt,
-                                       create=False)
+            return await self._advance(attempt.asset, attempt.sku, _recorded_request(attempt),
+                                       attempt, create=False)
 
     async def _withdraw(self) -> Withdrawn:
         """Best effort after termination: cancel this run's PENDING tasks (the service cancels
@@ -418,11 +415,8 @@ class BatchRunner:
 
     async def _reconcile_for(self, other: Attempt) -> None:
         """Settle another SKU's create whose outcome is unknown, then let its own run have it."""
-        body = other.request_body
-        request = TaskRequest(model=other.model, input=body.get("input", {}),
-                              parameters=body.get("parameters", {}))
         try:
-            task = await self._recover(other, request)
+            task = await self._recover(other, _recorded_request(other))
         except AmbiguousCreateError as exc:
             self.ledger.mark_ambiguous(other.id, str(exc))
         else:
@@ -525,6 +519,14 @@ def _abandoned(directory: Path) -> bool:
             return True
     except FileNotFoundError:  # being created right now, or not ours: leave it
         return False
+
+
+def _recorded_request(attempt: Attempt) -> TaskRequest:
+    """The attempt's request as the ledger keeps it: compact (data URIs hashed), so only its
+    model and prompt are read, to find its task; never sent."""
+    body = attempt.request_body
+    return TaskRequest(model=attempt.model, input=body.get("input", {}),
+                       parameters=body.get("parameters", {}))
 
 
 def _outcome_unknown(attempt: Attempt) -> bool:

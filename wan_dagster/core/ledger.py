@@ -789,13 +789,19 @@ class Ledger:
 
 
 def _add_later_columns(conn: Connection) -> None:
-    """Bring a ledger table created by an older release up to date (columns only added)."""
+    """Bring a ledger table created by an older release up to date (columns only added).
+    Its unanswered creates may have been sent: ``sent_at`` says so, so they are reconciled
+    rather than sent again."""
     present = {c["name"] for c in sa.inspect(conn).get_columns(_t.name)}
     for name in _LATER_COLUMNS:
         if name not in present:
             column = _t.c[name]
             conn.exec_driver_sql(f"ALTER TABLE {_t.name} ADD COLUMN {name} "
                                  f"{column.type.compile(dialect=conn.dialect)}")
+    if "sent_at" not in present:
+        conn.execute(_t.update().where(
+            _t.c.status.in_([Status.INTENT.value, Status.AMBIGUOUS.value])
+        ).values(sent_at=_t.c.created_at))
 
 
 def _cost_row(a: Attempt) -> dict[str, Any]:
