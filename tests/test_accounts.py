@@ -275,3 +275,21 @@ def test_an_answered_request_holds_its_shared_token_a_window_from_the_answer(hol
     window.answered(first)
     second = holders().window("acct:m:submit", 1.0).book()  # another process
     assert time.time() + second.delay >= answered_at + window.window - 0.01  # clock reads
+
+
+def _open_limits(url: str, start: multiprocessing.synchronize.Barrier) -> None:
+    ledger = Ledger(url)
+    start.wait()
+    AccountLimits(ledger).close()
+
+
+def test_processes_opening_a_fresh_database_at_once_all_get_the_limits_table(ledger_url):
+    """On Postgres two CREATE TABLEs racing end in a duplicate-type error for the loser."""
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(4)
+    procs = [ctx.Process(target=_open_limits, args=(ledger_url, start)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    assert [proc.exitcode for proc in procs] == [0] * 4

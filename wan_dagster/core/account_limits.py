@@ -82,8 +82,7 @@ class AccountLimits:
         self._ready: set[tuple[str, int]] = set()
         self._held: dict[str, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
-        with ledger.transaction(write=True) as conn:
-            _metadata.create_all(conn, checkfirst=True)
+        ledger.create_tables(_metadata)
         self._heartbeat = Heartbeat(self._renew, self.lease_s / 3, "wan-slot-lease").start()
 
     def close(self) -> None:

@@ -773,14 +773,19 @@ class Ledger:
                 yield conn
 
     def _create_schema(self) -> None:
-        """Create the table if missing. Several processes may open a fresh database at once:
-        on SQLite the check and the CREATE share one locked transaction; elsewhere a loser of
-        the race sees "already exists" and checks again."""
+        self.create_tables(_metadata, then=_add_later_columns)
+
+    def create_tables(self, metadata: sa.MetaData,
+                      then: Callable[[Connection], None] = lambda conn: None) -> None:
+        """Create ``metadata``'s tables if missing (the ledger's, or those that live beside
+        it), then run ``then`` in the same transaction. Several processes may open a fresh
+        database at once: on SQLite the check and the CREATE share one locked transaction;
+        elsewhere a loser of the race sees "already exists" and checks again."""
         for attempt in range(5):
             try:
                 with self._tx(write=True) as conn:
-                    _metadata.create_all(conn, checkfirst=True)
-                    _add_later_columns(conn)
+                    metadata.create_all(conn, checkfirst=True)
+                    then(conn)
                 return
             except (OperationalError, ProgrammingError, IntegrityError):
                 if attempt == 4:
