@@ -244,9 +244,11 @@ def wait_for(point: KillPoint, emulator: Emulator, ledger: Ledger, proc: subproc
     as they were then."""
     deadline = time.monotonic() + REACH_TIMEOUT_S
     while True:
-        created, attempts = emulator.counters["creates"], ledger.attempts()
+        attempts = ledger.attempts()
         if point.reached(emulator, attempts):
-            return attempts, created
+            # Counted after the point was seen: a create is counted before its answer is held,
+            # so a count read first could miss the create that a hold then reports.
+            return attempts, emulator.counters["creates"]
         if proc.poll() is not None or time.monotonic() > deadline:
             tail = log.read_text(errors="replace")[-3000:]
             raise AssertionError(f"the run never reached kill point {point.name} (exit code "

@@ -1,8 +1,8 @@
 """The task ledger on real database files: idempotent begin, guarded transitions, races between
 threads and between processes, crash survival, and the queries the sensors and rollups use.
 
-Every test runs on a SQLite file in ``tmp_path``. Set ``WAN_DAGSTER_TEST_POSTGRES_URL`` (e.g.
-``postgresql+psycopg://user@localhost/db``) to run the backend-neutral ones on Postgres too.
+The backend-neutral tests run on a SQLite file in ``tmp_path`` and on a fresh database of the
+PostgreSQL server at ``WAN_DAGSTER_TEST_POSTGRES_URL`` (``.ci/run`` starts one).
 """
 
 from __future__ import annotations
@@ -25,22 +25,14 @@ import sqlalchemy as sa
 from wan_dagster.core.ledger import (BILLED_USAGE_KEYS, Attempt, AttemptNotFound, Ledger,
                                 LedgerConflict, Status, attempts_table, compact_body)
 
-PG_URL = os.environ.get("WAN_DAGSTER_TEST_POSTGRES_URL")
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64  # large enough to spot in the file
 PNG_URI = "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
 
 
-@pytest.fixture(params=["sqlite", "postgres"] if PG_URL else ["sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty ledger database: a SQLite file, or (opt-in) a Postgres database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    assert PG_URL
-    engine = sa.create_engine(PG_URL)
-    attempts_table.drop(engine, checkfirst=True)
-    engine.dispose()
-    yield PG_URL
+@pytest.fixture
+def url(ledger_url: str) -> str:
+    """A fresh, empty ledger database: a SQLite file, or a Postgres database (conftest)."""
+    return ledger_url
 
 
 @pytest.fixture

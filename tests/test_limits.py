@@ -60,3 +60,15 @@ def test_account_state_is_per_account_and_hides_the_key():
     assert account_state("http://x/api/v1", "sk-secret-2") is not a
     from wan_dagster.dashscope import limits
     assert "sk-secret-1" not in repr(limits._ACCOUNTS)
+
+
+def test_an_answered_request_holds_its_token_a_window_from_the_answer():
+    """A request that went out late (a busy loop) still arrived by its answer: the next one on
+    its token waits a whole window from there, not from the moment first booked."""
+    window = SlidingWindow(rate=1.0, margin=0.0)
+    first = window.book()
+    time.sleep(0.2)  # sent (and answered) late
+    answered_at = time.monotonic()
+    window.answered(first)
+    second = window.book()
+    assert time.monotonic() + second.delay >= answered_at + window.window

@@ -6,6 +6,7 @@ nearest to expiry first."""
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -185,6 +186,10 @@ def test_tasks_of_a_live_run_are_left_to_it(env, emulator):
         asset="background_image", sku="HOM-5002", input_fingerprint="fp", model=attempt.model,
         request_fingerprint="rf", request_body=attempt.request_body, run_id=attempt.run_id)
     assert not tick(defs, instance).run_requests
+    deadline = time.monotonic() + 60  # the left task ends (a late sensor collects only then)
+    while emulator.tasks.describe(attempt.task_id)["output"]["task_status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline, "the left task never ended"
+        time.sleep(0.05)
     late = build_task_sensor(collect_job, orphan_after=timedelta(0))  # ...unless it is too late
     assert [r.tags["wan/attempt_id"] for r in tick(defs, instance, sensor=late).run_requests] \
         == [str(attempt.id)]  # the run may still send its intent, however long it waited

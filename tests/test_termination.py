@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -156,6 +157,11 @@ def test_a_killed_runs_unconfirmed_create_is_reconciled_by_the_sensor(
     assert emulator.faults.holding() == 0
     assert attempt.status == Status.INTENT and attempt.task_id is None
     report_failed(work, attempt.run_id)
+    # the sensor leaves an attempt alone while its (killed) holder's lease lasts
+    with Ledger(work.ledger_url) as ledger:
+        while ledger.get(attempt.id).lease_until > datetime.now(UTC):
+            assert time.monotonic() < deadline + 60, "the killed run's lease never lapsed"
+            time.sleep(0.1)
 
     requests = collect_by_sensor(emulator, work, None)
     assert [r.run_key for r in requests] == [f"recover:{attempt.id}"]

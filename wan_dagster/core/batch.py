@@ -4,30 +4,34 @@ outcome the moment it is known. No Dagster imports: the asset layer turns outcom
 materializations and failures.
 
 Every generation goes through the ledger: intent is recorded before a create, the task id as
-soon as it is known, and a re-run resumes whatever it finds instead of paying again.
+soon as it is known, and a re-run resumes whatever it finds instead of paying again. Each
+attempt is worked on by one live run at a time (its lease in the ledger): a run that meets an
+attempt another live run holds waits for that run's outcome instead of reconciling or creating
+for it, and takes over only once the holder's lease lapses (its process is gone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 from .catalog import Product
 from ..dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
                         Task, TaskStatus, TaskTimeoutError)
 from ..dashscope.errors import is_resubmittable
-from ..dashscope.limits import SlotCounter
+from ..dashscope.limits import Slots
 from ..dashscope.pricing import Cost
 from ..dashscope.registry import Output
 from ..dashscope.requests import TaskRequest
+from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Attempt, Ledger, Status
 from ..dashscope.mediainfo import probe_image, probe_video
 from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
@@ -40,6 +44,12 @@ log = logging.getLogger(__name__)
 
 BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
 SCRATCH_PREFIX = "wan-batch-"
+#: Held (``flock``) by the process that owns a scratch directory, for as long as it lives.
+SCRATCH_LOCK = ".owner.lock"
+#: How often a run waiting for another run's attempt looks at the ledger again, in seconds.
+CLAIM_POLL_S = 0.5
+#: How often a create waiting for an earlier create's unknown outcome looks again, in seconds.
+SETTLE_POLL_S = 1.0
 ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
 
 
@@ -53,13 +63,17 @@ class Outcome:
     attempt: Attempt | None = None
     stored: StoredMedia | None = None
     media: dict[str, Any] = field(default_factory=dict)  # what the decoder saw
-    reused: bool = False  # stored by an earlier run: nothing new was paid
+    reused: bool = False  # stored by an earlier or another run: nothing new was paid here
     error: str | None = None
     code: str | None = None
 
 
 class BudgetExceeded(DashScopeError):
     """Raised before a create that would take the run past its budget."""
+
+
+class CreateBlocked(DashScopeError):
+    """Not sent because earlier creates of the model still have an unknown outcome."""
 
 
 class Budget:
@@ -124,43 +138,51 @@ class BatchRunner:
         self.on_outcome = on_outcome
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._reserved: dict[str, Decimal] = {}  # task id -> budget reserved for it
-        # Attempts this run created: nothing was sent for them yet, so no crash to recover from.
-        self._fresh: set[int] = set()
-        self._sent: set[int] = set()  # attempts whose create has been (or is being) sent
         self._interrupted = False  # set by an interrupt: no SKU may send anything more
         self.withdrawn: Withdrawn | None = None  # set when the run was terminated
-        self._work = _scratch_dir()
         self._remote = RemoteInputs(settings.url_check)
+        #: This run's name on the attempts it works on (their lease holder).
+        self.owner = new_owner("run")
+        self._lease_s = lease_seconds()
+        self._work: Path  # the scratch directory, while run() or collect() works
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
         products = list(products)
-        chains = [asyncio.ensure_future(self._guarded(p, selected)) for p in products]
-        try:
-            per_sku = await asyncio.gather(*chains)
-        except BaseException:  # terminated: the interrupt surfaced in the loop or in a SKU
-            for chain in chains:
-                chain.cancel()
-            await asyncio.gather(*chains, return_exceptions=True)
-            self.withdrawn = await self._withdraw()
-            raise
-        finally:
-            shutil.rmtree(self._work, ignore_errors=True)
+        with self._working():
+            chains = [asyncio.ensure_future(self._guarded(p, selected)) for p in products]
+            try:
+                per_sku = await asyncio.gather(*chains)
+            except BaseException:  # terminated: the interrupt surfaced in the loop or a SKU
+                for chain in chains:
+                    chain.cancel()
+                await asyncio.gather(*chains, return_exceptions=True)
+                self.withdrawn = await self._withdraw()
+                raise
         return [outcome for outcomes in per_sku for outcome in outcomes]
+
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        """While the run works: a scratch directory of its own, and a heartbeat that keeps the
+        leases on its attempts; at the end both go, and its attempts are free to claim."""
+        heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
+                              self._lease_s / 3, "wan-attempt-lease").start()
+        with _scratch_dir() as self._work:
+            try:
+                yield
+            finally:
+                heartbeat.stop()
+                self.ledger.release_leases(self.owner)
 
     async def collect(self, attempt: Attempt) -> Outcome:
         """Finish an attempt some other run left behind (the task sensor's collect runs):
         recover its task if the id was never stored, wait for it, download and store it.
         Never creates a task: if the create never landed, the attempt is withdrawn so that the
-        next run of the SKU starts a fresh one."""
-        try:
-            body = attempt.request_body  # compact: only model and prompt are read, never sent
-            request = TaskRequest(model=attempt.model, input=body.get("input", {}),
-                                  parameters=body.get("parameters", {}))
-            return await self._advance(attempt.asset, attempt.sku, request, attempt,
-                                       create=False)
-        finally:
-            shutil.rmtree(self._work, ignore_errors=True)
+        next run of the SKU starts a fresh one. An attempt a live run holds is left to it."""
+        with self._working():
+            attempt = await self._claim(attempt)
+            return await self._advance(attempt.asset, attempt.sku, _recorded_request(attempt),
+                                       attempt, create=False)
 
     async def _withdraw(self) -> Withdrawn:
         """Best effort after termination: cancel this run's PENDING tasks (the service cancels
@@ -172,7 +194,7 @@ class BatchRunner:
         for attempt in self.ledger.attempts(run_id=self.settings.run_id,
                                             status=(Status.INTENT, Status.SUBMITTED)):
             if attempt.status == Status.INTENT:
-                if attempt.id not in self._sent:
+                if attempt.sent_at is None:
                     self.ledger.mark_canceled(attempt.id)
                     withdrawn.unsent += 1
                 continue
@@ -253,18 +275,37 @@ class BatchRunner:
                 asset=asset, sku=product.sku, input_fingerprint=product.input_fingerprints[asset],
                 model=request.model, request_fingerprint=request.fingerprint,
                 request_body=request.body, run_id=self.settings.run_id,
-                max_attempts=self.settings.max_attempts)
+                max_attempts=self.settings.max_attempts, owner=self.owner,
+                lease_s=self._lease_s)
             if attempt.status == Status.EXPIRED and self.settings.regenerate_expired:
                 attempt, fresh = self.ledger.restart(
-                    attempt.id, run_id=self.settings.run_id,
-                    reason="regenerate_expired was requested"), True
-            if fresh:
-                self._fresh.add(attempt.id)
+                    attempt.id, run_id=self.settings.run_id, owner=self.owner,
+                    lease_s=self._lease_s, reason="regenerate_expired was requested"), True
+            if not fresh:
+                attempt = await self._claim(attempt)
             outcome = await self._advance(asset, product.sku, request, attempt)
-            if outcome.attempt is None or outcome.attempt.status != Status.RETRYABLE \
+            # RETRYABLE: resubmit; CANCELED here: another run withdrew it before sending.
+            if outcome.attempt is None \
+                    or outcome.attempt.status not in (Status.RETRYABLE, Status.CANCELED) \
                     or outcome.attempt.attempt_no >= self.settings.max_attempts:
                 return outcome  # (the task sensor marks RETRYABLE without counting attempts)
             log.warning("%s %s: %s; resubmitting", asset, product.sku, outcome.error)
+
+    async def _claim(self, attempt: Attempt) -> Attempt:
+        """The attempt once this run holds it, or as another run left it. While another live
+        run holds it, that run alone sends, reconciles and collects: this one waits for its
+        outcome, and takes over only if that run's lease lapses (its process is gone)."""
+        announced = False
+        while attempt.in_flight:
+            attempt, granted = self.ledger.claim(attempt.id, self.owner, self._lease_s)
+            if granted:
+                return attempt
+            if not announced and attempt.in_flight:
+                log.info("%s %s: attempt %s is being worked on by another run (%s); waiting "
+                         "for its outcome", attempt.asset, attempt.sku, attempt.id, attempt.owner)
+                announced = True
+            await asyncio.sleep(CLAIM_POLL_S)
+        return attempt
 
     def _request(self, asset: str, product: Product, still: Outcome | None) -> TaskRequest:
         if asset == BACKGROUND:
@@ -322,10 +363,10 @@ class BatchRunner:
         that cannot be told apart) or withdrawn (``create`` False and the create never landed)."""
         if attempt.task_id:
             return Task(task_id=attempt.task_id, status=TaskStatus.PENDING, model=request.model)
-        known = self.ledger.known_task_ids(request.model)
         try:
-            recovered = None if attempt.id in self._fresh else await self.client.recover(
-                request, since=attempt.created_at, known_task_ids=known)
+            # Never sent (sent_at None): nothing to recover. Otherwise its sender is gone (this
+            # run holds the lease) and its create may have landed: look before sending again.
+            recovered = None if attempt.sent_at is None else await self._recover(attempt, request)
             if recovered is not None:
                 log.info("%s %s: recovered task %s created before a crash", attempt.asset,
                          attempt.sku, recovered.task_id)
@@ -333,13 +374,16 @@ class BatchRunner:
             if not create:
                 self._withdraw_unsent(attempt)
                 return None
+            await self._settle_unknown_creates(attempt)
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
             if self._interrupted:
                 raise asyncio.CancelledError("the run was interrupted before this create")
-            self._sent.add(attempt.id)
+            self.ledger.mark_sending(attempt.id, self.owner)
             try:
-                task = await self.client.create(request, known_task_ids=known)
+                task = await self.client.create(
+                    request, known_task_ids=self.ledger.known_task_ids(request.model),
+                    rivals=len(self._rivals(attempt)))
             except BaseException:
                 self.budget.settle(reserved, None)
                 raise
@@ -348,6 +392,53 @@ class BatchRunner:
         except AmbiguousCreateError as exc:
             self.ledger.mark_ambiguous(attempt.id, str(exc))
             return None
+
+    async def _recover(self, attempt: Attempt, request: TaskRequest) -> Task | None:
+        """The task of a create whose sender is gone, if it landed (see ``client.recover``)."""
+        return await self.client.recover(
+            request, since=attempt.created_at,
+            known_task_ids=self.ledger.known_task_ids(request.model),
+            rivals=len(self._rivals(attempt)))
+
+    def _rivals(self, attempt: Attempt) -> list[Attempt]:
+        """The other creates of the attempt's model whose task is not recorded yet."""
+        return [a for a in self.ledger.unresolved_creates(attempt.model) if a.id != attempt.id]
+
+    async def _settle_unknown_creates(self, attempt: Attempt) -> None:
+        """While a create of the model has an unknown outcome (AMBIGUOUS, or sent by a run
+        that is gone), no other create of it is sent: a task that shows nothing to tell it
+        apart could then never be given to the right attempt. Reconcile those first (or wait
+        while another run does); give up after ``wait_timeout``."""
+        deadline = None if self.settings.wait_timeout is None \
+            else asyncio.get_running_loop().time() + self.settings.wait_timeout
+        while unknown := [a for a in self._rivals(attempt) if _outcome_unknown(a)]:
+            for other in unknown:
+                claimed, granted = self.ledger.claim(other.id, self.owner, self._lease_s)
+                if granted:
+                    await self._reconcile_for(claimed)
+            if deadline is not None and asyncio.get_running_loop().time() > deadline:
+                stuck = ", ".join(f"attempt {a.id} ({a.asset} {a.sku})" for a in unknown)
+                raise CreateBlocked(
+                    f"not sent: earlier creates of {attempt.model} have an unknown outcome "
+                    f"({stuck}); see README 'Resolving an ambiguous create'")
+            if any(_outcome_unknown(a) for a in self._rivals(attempt)):
+                await asyncio.sleep(SETTLE_POLL_S)
+
+    async def _reconcile_for(self, other: Attempt) -> None:
+        """Settle another SKU's create whose outcome is unknown, then let its own run have it."""
+        try:
+            task = await self._recover(other, _recorded_request(other))
+        except AmbiguousCreateError as exc:
+            self.ledger.mark_ambiguous(other.id, str(exc))
+        else:
+            if task is not None:
+                self.ledger.mark_submitted(other.id, task.task_id)
+                log.info("%s %s: found task %s of its earlier create", other.asset, other.sku,
+                         task.task_id)
+            else:
+                self._withdraw_unsent(other)
+        finally:
+            self.ledger.release_leases(self.owner, other.id)
 
     def _withdraw_unsent(self, attempt: Attempt) -> None:
         """The service's task list shows no task for this attempt: its create never landed."""
@@ -409,25 +500,52 @@ class BatchRunner:
         return {"format": i.format, "width": i.width, "height": i.height, "mode": i.mode}
 
 
-def _scratch_dir() -> Path:
-    """A scratch directory named after this process. Those of processes that are gone (a
-    killed run never ran its cleanup) are removed first, with any partial download in them."""
+@contextlib.contextmanager
+def _scratch_dir() -> Iterator[Path]:
+    """A scratch directory owned through an exclusive ``flock`` on a lock file inside it, held
+    while it is in use. The kernel drops the lock when its holder dies, whatever PID namespace
+    or machine it ran in, so the directories whose lock is free (a killed run never ran its
+    cleanup) are removed first, with any partial download in them; a live run's never are."""
     root = Path(tempfile.gettempdir())
     for old in root.glob(f"{SCRATCH_PREFIX}*"):
-        pid = old.name.removeprefix(SCRATCH_PREFIX).split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if old.is_dir() and _abandoned(old):
             shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    path = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    with open(path / SCRATCH_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def _abandoned(directory: Path) -> bool:
+    """True if no live process holds the directory's lock (or it never had one)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(directory / SCRATCH_LOCK, "r") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+    except FileNotFoundError:  # being created right now, or not ours: leave it
         return False
-    except PermissionError:  # someone else's process
+
+
+def _recorded_request(attempt: Attempt) -> TaskRequest:
+    """The attempt's request as the ledger keeps it: compact (data URIs hashed), so only its
+    model and prompt are read, to find its task; never sent."""
+    body = attempt.request_body
+    return TaskRequest(model=attempt.model, input=body.get("input", {}),
+                       parameters=body.get("parameters", {}))
+
+
+def _outcome_unknown(attempt: Attempt) -> bool:
+    """AMBIGUOUS, or sent by a run whose lease has lapsed (it died before the answer)."""
+    if attempt.status == Status.AMBIGUOUS:
         return True
-    return True
+    return attempt.sent_at is not None and (
+        attempt.lease_until is None or attempt.lease_until < datetime.now(UTC))
 
 
 def _why_not(attempt: Attempt) -> str:
@@ -444,7 +562,7 @@ def _why_not(attempt: Attempt) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _slot(counter: SlotCounter) -> AsyncIterator[None]:
+async def _slot(counter: Slots) -> AsyncIterator[None]:
     """Hold one of a model's process-wide slots (shared with threads) while a task runs."""
     await counter.acquire_async()
     try:

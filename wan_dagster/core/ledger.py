@@ -15,6 +15,7 @@ states it may leave, so a stale writer can never move a row backwards. No Dagste
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import hashlib
 import os
@@ -24,7 +25,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -139,6 +140,12 @@ class Attempt:
     updated_at: datetime
     submitted_at: datetime | None
     finished_at: datetime | None
+    #: The live run (a ``leases.new_owner`` token) that alone may send, reconcile or collect
+    #: this attempt while ``lease_until`` is in the future.
+    owner: str | None = None
+    lease_until: datetime | None = None
+    #: When the create was last handed to the network: None proves it was never sent.
+    sent_at: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -272,6 +279,9 @@ attempts_table = sa.Table(
     sa.Column("updated_at", _UTCDateTime, nullable=False),
     sa.Column("submitted_at", _UTCDateTime, nullable=True),
     sa.Column("finished_at", _UTCDateTime, nullable=True),
+    sa.Column("owner", sa.String(128), nullable=True),
+    sa.Column("lease_until", _UTCDateTime, nullable=True),
+    sa.Column("sent_at", _UTCDateTime, nullable=True),
     # One attempt number per piece of work: of several racing writers exactly one inserts.
     sa.UniqueConstraint("asset", "sku", "input_fingerprint", "attempt_no",
                         name="uq_wan_ledger_attempt"),
@@ -282,12 +292,21 @@ attempts_table = sa.Table(
                        name="ck_wan_ledger_status"),
     sa.Index("ix_wan_ledger_status_submitted", "status", "submitted_at"),
     sa.Index("ix_wan_ledger_sku", "asset", "sku", "created_at"),
+    sa.Index("ix_wan_ledger_owner", "owner"),
 )
+#: Columns added after the first release: ``_create_schema`` adds them to older tables.
+_LATER_COLUMNS = ("owner", "lease_until", "sent_at")
 _t = attempts_table
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _lease(owner: str | None, lease_s: float) -> dict[str, Any]:
+    """The owner columns of a new attempt: leased to ``owner`` from now, or to nobody."""
+    return {"owner": owner,
+            "lease_until": _now() + timedelta(seconds=lease_s) if owner else None}
 
 
 def _row_to_attempt(row: sa.Row[Any]) -> Attempt:
@@ -354,6 +373,21 @@ class Ledger:
         directory.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{directory / 'ledger.db'}"
 
+    @property
+    def dialect_name(self) -> str:
+        """``sqlite`` or ``postgresql`` (or another SQLAlchemy dialect)."""
+        return self._engine.dialect.name
+
+    @property
+    def is_local_file(self) -> bool:
+        """A SQLite file: shared only by the processes of this machine."""
+        return self._sqlite
+
+    def transaction(self, *, write: bool = False) -> contextlib.AbstractContextManager[Connection]:
+        """One transaction on the ledger's database, for the tables that live beside the
+        ledger (``account_limits``); ``write`` takes SQLite's write lock up front."""
+        return self._tx(write=write)
+
     def dispose(self) -> None:
         """Close the pooled connections (the ledger reconnects if used again)."""
         self._engine.dispose()
@@ -375,15 +409,16 @@ class Ledger:
 
     def begin(self, *, asset: str, sku: str, input_fingerprint: str, model: str,
               request_fingerprint: str, request_body: Mapping[str, Any],
-              run_id: str | None = None, max_attempts: int = 3) -> tuple[Attempt, bool]:
+              run_id: str | None = None, max_attempts: int = 3, owner: str | None = None,
+              lease_s: float = 30.0) -> tuple[Attempt, bool]:
         """Record the intent to create a task, or find the attempt already under way.
 
         Returns ``(attempt, created_new)``. When the latest attempt for (asset, sku,
         input_fingerprint) may have a task (INTENT, SUBMITTED, AMBIGUOUS), has a billed result
         (SUCCEEDED, STORED) or is final (FAILED, EXPIRED), it comes back unchanged with
-        ``created_new`` False: resume or report it, do not send. Only after RETRYABLE or
-        CANCELED, and below ``max_attempts``, is the next INTENT inserted. Call this before
-        every create; ``created_new`` True is the only licence to send one.
+        ``created_new`` False: ``claim`` it before resuming it, or report it; do not send. Only
+        after RETRYABLE or CANCELED, and below ``max_attempts``, is the next INTENT inserted,
+        leased to ``owner`` for ``lease_s``. Call this before every create.
         """
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -399,9 +434,10 @@ class Ledger:
 
         return self._insert_next(key, decide, lambda n: {
             "model": model, "request_fingerprint": request_fingerprint, "request_body": body,
-            "run_id": run_id, "message": None})
+            "run_id": run_id, "message": None, **_lease(owner, lease_s)})
 
-    def restart(self, attempt_id: int, *, run_id: str | None = None, reason: str) -> Attempt:
+    def restart(self, attempt_id: int, *, run_id: str | None = None, reason: str,
+                owner: str | None = None, lease_s: float = 30.0) -> Attempt:
         """Start a new attempt with the same request after EXPIRED, FAILED (or RETRYABLE,
         CANCELED) because a user asked to regenerate; not bound by ``max_attempts``.
 
@@ -427,7 +463,8 @@ class Ledger:
         attempt, _ = self._insert_next(target.key, decide, lambda n: {
             "model": target.model, "request_fingerprint": target.request_fingerprint,
             "request_body": target.request_body, "run_id": run_id,
-            "message": f"restarted after attempt {target.attempt_no} ({target.status}): {reason}"})
+            "message": f"restarted after attempt {target.attempt_no} ({target.status}): {reason}",
+            **_lease(owner, lease_s)})
         return attempt
 
     def _insert_next(self, key: tuple[str, str, str],
@@ -463,6 +500,60 @@ class Ledger:
                     return winner, False
                 # not the attempt-number race (or the winner vanished): decide again
         raise LedgerError(f"could not record an attempt for {key} after repeated conflicts")
+
+    # ------------------------------------------------------------------ leases
+
+    def claim(self, attempt_id: int, owner: str, lease_s: float) -> tuple[Attempt, bool]:
+        """Make ``owner`` the one run that may work on an in-flight attempt: granted when
+        nobody holds it, ``owner`` already does, or the holder's lease has lapsed (its run is
+        gone). Returns ``(attempt as it now is, granted)``; not granted means another live run
+        holds it (wait for its outcome) or it is no longer in flight (report it)."""
+        now = _now()
+        with self._tx(write=True) as conn:
+            granted = conn.execute(_t.update().where(
+                _t.c.id == attempt_id, _t.c.status.in_([s.value for s in IN_FLIGHT]),
+                sa.or_(_t.c.owner.is_(None), _t.c.owner == owner, _t.c.lease_until.is_(None),
+                       _t.c.lease_until < now),
+            ).values(owner=owner, lease_until=now + timedelta(seconds=lease_s))).rowcount == 1
+            current = self._get_in(conn, attempt_id)
+        if current is None:
+            raise AttemptNotFound(attempt_id)
+        return current, granted
+
+    def renew_leases(self, owner: str, lease_s: float) -> int:
+        """Extend every lease ``owner`` holds on in-flight attempts (its heartbeat)."""
+        with self._tx(write=True) as conn:
+            return conn.execute(_t.update().where(
+                _t.c.owner == owner, _t.c.lease_until.is_not(None),
+                _t.c.status.in_([s.value for s in IN_FLIGHT]),
+            ).values(lease_until=_now() + timedelta(seconds=lease_s))).rowcount
+
+    def release_leases(self, owner: str, attempt_id: int | None = None) -> int:
+        """``owner`` stops working on its attempts (its run ends), or on one of them: others
+        may claim them at once instead of waiting for the leases to lapse. The owner stays
+        as history."""
+        guards = [_t.c.owner == owner, _t.c.lease_until.is_not(None)]
+        if attempt_id is not None:
+            guards.append(_t.c.id == attempt_id)
+        with self._tx(write=True) as conn:
+            return conn.execute(_t.update().where(*guards).values(lease_until=None)).rowcount
+
+    def mark_sending(self, attempt_id: int, owner: str) -> Attempt:
+        """Record, just before a create goes on the wire, that it may have been sent; only the
+        lease holder may. An attempt whose ``sent_at`` is None was provably never sent, so
+        whoever takes it over may send it without searching the task list first."""
+        return self._transition(attempt_id, {Status.INTENT, Status.AMBIGUOUS},
+                                {"sent_at": _now()}, holder=owner)
+
+    def unresolved_creates(self, model: str) -> list[Attempt]:
+        """Creates of ``model`` whose task is not known yet although they were (maybe) sent,
+        by any process: AMBIGUOUS ones, and INTENTs on the wire. Reconciliation may adopt a
+        task that shows nothing to tell it apart only when its own create is the one left."""
+        query = sa.select(_t).where(_t.c.model == model, sa.or_(
+            _t.c.status == Status.AMBIGUOUS.value,
+            sa.and_(_t.c.status == Status.INTENT.value, _t.c.sent_at.is_not(None))))
+        with self._tx() as conn:
+            return [_row_to_attempt(r) for r in conn.execute(query.order_by(_t.c.id))]
 
     # ------------------------------------------------------------------ transitions
 
@@ -530,16 +621,20 @@ class Ledger:
         return self._transition(attempt_id, {Status.INTENT, Status.SUBMITTED}, {
             "status": Status.CANCELED.value, "finished_at": _now()})
 
-    def _transition(self, attempt_id: int, expected: set[Status],
-                    values: dict[str, Any]) -> Attempt:
-        """One UPDATE guarded by the current status: of racing writers, one wins; a stale one
-        gets LedgerConflict with the row as it now is."""
-        values = {**values, "updated_at": _now()}
+    def _transition(self, attempt_id: int, expected: set[Status], values: dict[str, Any],
+                    *, holder: str | None = None) -> Attempt:
+        """One UPDATE guarded by the current status (and with ``holder``, by a live lease of
+        that owner): of racing writers, one wins; a stale one gets LedgerConflict with the row
+        as it now is."""
+        now = _now()
+        values = {**values, "updated_at": now}
         allowed = [s.value for s in expected]
+        guards = [_t.c.id == attempt_id, _t.c.status.in_(allowed)]
+        if holder is not None:
+            guards += [_t.c.owner == holder, _t.c.lease_until > now]
         try:
             with self._tx(write=True) as conn:
-                result = conn.execute(_t.update().where(
-                    _t.c.id == attempt_id, _t.c.status.in_(allowed)).values(**values))
+                result = conn.execute(_t.update().where(*guards).values(**values))
                 current = self._get_in(conn, attempt_id)
                 if result.rowcount == 1 and current is not None:
                     return current
@@ -553,9 +648,13 @@ class Ledger:
                 attempt_id=attempt_id, expected=expected, current=current) from exc
         if current is None:
             raise AttemptNotFound(attempt_id)
+        if holder is not None and current.status in expected:
+            raise LedgerConflict(f"attempt {attempt_id} is no longer leased to {holder} (owner "
+                                 f"{current.owner}, lease until {current.lease_until})",
+                                 attempt_id=attempt_id, expected=expected, current=current)
         raise LedgerConflict(
-            f"attempt {attempt_id} is {current.status}; {values['status']} needs "
-            f"{' or '.join(sorted(allowed))}", attempt_id=attempt_id, expected=expected,
+            f"attempt {attempt_id} is {current.status}; {values.get('status', 'this write')} "
+            f"needs {' or '.join(sorted(allowed))}", attempt_id=attempt_id, expected=expected,
             current=current)
 
     # ------------------------------------------------------------------ queries
@@ -675,18 +774,40 @@ class Ledger:
                 yield conn
 
     def _create_schema(self) -> None:
-        """Create the table if missing. Several processes may open a fresh database at once:
-        on SQLite the check and the CREATE share one locked transaction; elsewhere a loser of
-        the race sees "already exists" and checks again."""
+        self.create_tables(_metadata, then=_add_later_columns)
+
+    def create_tables(self, metadata: sa.MetaData,
+                      then: Callable[[Connection], None] = lambda conn: None) -> None:
+        """Create ``metadata``'s tables if missing (the ledger's, or those that live beside
+        it), then run ``then`` in the same transaction. Several processes may open a fresh
+        database at once: on SQLite the check and the CREATE share one locked transaction;
+        elsewhere a loser of the race sees "already exists" and checks again."""
         for attempt in range(5):
             try:
                 with self._tx(write=True) as conn:
-                    _metadata.create_all(conn, checkfirst=True)
+                    metadata.create_all(conn, checkfirst=True)
+                    then(conn)
                 return
             except (OperationalError, ProgrammingError, IntegrityError):
                 if attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+
+def _add_later_columns(conn: Connection) -> None:
+    """Bring a ledger table created by an older release up to date (columns only added).
+    Its unanswered creates may have been sent: ``sent_at`` says so, so they are reconciled
+    rather than sent again."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(_t.name)}
+    for name in _LATER_COLUMNS:
+        if name not in present:
+            column = _t.c[name]
+            conn.exec_driver_sql(f"ALTER TABLE {_t.name} ADD COLUMN {name} "
+                                 f"{column.type.compile(dialect=conn.dialect)}")
+    if "sent_at" not in present:
+        conn.execute(_t.update().where(
+            _t.c.status.in_([Status.INTENT.value, Status.AMBIGUOUS.value])
+        ).values(sent_at=_t.c.created_at))
 
 
 def _cost_row(a: Attempt) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import httpx
 
 from .errors import APIConnectionError, APIError, APITimeoutError
-from .limits import AccountState, ModelLimiter, account_state
+from .limits import AccountState, ModelLimiter, SharedLimits, account_state
 from .policy import PollPolicy, RetryPolicy
 from .registry import (BASE_URLS, FETCH_REQUESTS_PER_SECOND, REGISTRY, Limits, Region, Registry,
                        RunTime)
@@ -54,6 +54,9 @@ class ClientConfig:
     #: How long after an ambiguous create the task list is searched, and how often.
     reconcile_attempts: int = 3
     reconcile_delay: float = 1.0
+    #: Where the account's limits are kept when several processes share the account (the
+    #: ledger's database); None keeps them in this process.
+    shared_limits: SharedLimits | None = None
 
     @classmethod
     def build(cls, *, api_key: str | None = None, region: Region | str = Region.BEIJING,
@@ -98,7 +101,7 @@ class ClientCore:
     def __init__(self, config: ClientConfig, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND):
         self.config = config
         self.account: AccountState = account_state(config.base_url, config.api_key.reveal(),
-                                                   fetch_per_second)
+                                                   fetch_per_second, config.shared_limits)
         self._expectations: OrderedDict[str, Expectation] = OrderedDict()
 
     def expect(self, task_id: str, expectation: Expectation) -> None:

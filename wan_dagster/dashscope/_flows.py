@@ -22,7 +22,7 @@ from ._core import ClientCore, Expectation, api_error, list_time, reconcile_wind
 from .errors import (AmbiguousCreateError, APIConnectionError, APIError, DashScopeError,
                      Disposition, DownloadError, TaskTimeoutError, ValidationError,
                      create_disposition, read_disposition)
-from .limits import SlotCounter
+from .limits import Slots
 from .registry import ModelSpec, Output, run_time
 from .types import Task, TaskPage, TaskStatus, TaskSummary
 from .validation import check_media
@@ -72,7 +72,7 @@ class Sleep:
 class WaitSlot:
     """Block until one slot of ``counter`` is taken."""
 
-    counter: SlotCounter
+    counter: Slots
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,17 @@ def read(core: ClientCore, send: Send, *, fetch_limited: bool = True) -> Flow:
     """One read with capped, jittered retries that honour Retry-After. Reads are safe to repeat."""
     policy = core.config.retry
     for attempt in range(policy.max_retries + 1):
+        booking = None
         if fetch_limited:
-            delay = core.account.fetches.reserve()
-            if delay:
-                yield Sleep(delay)
+            booking = core.account.fetches.book()
+            if booking.delay:
+                yield Sleep(booking.delay)
         try:
-            response = yield send
+            try:
+                response = yield send
+            finally:
+                if booking is not None:
+                    core.account.fetches.answered(booking)
             if response.is_success:
                 return response
             raise api_error(response)
@@ -204,13 +209,17 @@ def cancel(core: ClientCore, task_id: str) -> Flow:
 # --------------------------------------------------------------------------- creates
 
 
-def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str] = ()) -> Flow:
+def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str] = (),
+           rivals: int = 0) -> Flow:
     """Create a task without ever paying twice.
 
     Throttling and refused connections are retried with backoff. A create whose fate is unknown
     (timeout, dropped connection, 5xx) is reconciled through the task list (see ``reconcile``):
     our task is adopted if it can be told apart; only if none appears is the create sent again;
-    if it cannot be told apart, AmbiguousCreateError is raised and nothing is resent.
+    if it cannot be told apart, AmbiguousCreateError is raised and nothing is resent. One
+    create of a model is on the wire at a time (``ModelLimiter.creates``, account-wide when
+    the limits are shared). ``rivals``: creates of this model elsewhere whose outcome is not
+    recorded yet (see ``reconcile``).
     """
     spec = core.config.registry.get(request.model)
     limiter = core.limiter(spec.name)
@@ -220,21 +229,26 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
                                      oss_resolve=request.needs_oss_resolve))
     known = frozenset(known_task_ids)
     for attempt in range(policy.max_retries + 1):
-        delay = limiter.submits.reserve()
-        if delay:
-            yield Sleep(delay)
+        yield WaitSlot(limiter.creates)
+        booking = limiter.submits.book()
         try:
+            if booking.delay:
+                yield Sleep(booking.delay)
             with core.account.creating(spec.name):
-                return (yield from _create_once(core, spec, request, send, known))
+                return (yield from _create_once(core, spec, request, send, known, rivals))
         except (APIError, APIConnectionError) as exc:
             if create_disposition(exc) is Disposition.FINAL or attempt == policy.max_retries:
                 raise
-            yield Sleep(policy.delay(attempt, getattr(exc, "retry_after", None)))
+            retry_after = getattr(exc, "retry_after", None)
+        finally:
+            limiter.submits.answered(booking)
+            limiter.creates.release()
+        yield Sleep(policy.delay(attempt, retry_after))
     raise AssertionError("unreachable")
 
 
 def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: Send,
-                 known: frozenset[str]) -> Flow:
+                 known: frozenset[str], rivals: int) -> Flow:
     """One create: its task (found by reconciliation if the answer was lost), or the error."""
     sent_at = _now()
     expectation = Expectation(spec.run_time(request.parameters), time.monotonic())
@@ -244,7 +258,7 @@ def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: 
             raise api_error(response)
     except (APIError, APIConnectionError) as exc:
         if create_disposition(exc) is Disposition.RECONCILE:
-            found = yield from reconcile(core, spec, request, sent_at, known, exc)
+            found = yield from reconcile(core, spec, request, sent_at, known, exc, rivals)
             if found is not None:
                 core.expect(found.task_id, expectation)
                 return found
@@ -256,20 +270,30 @@ def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: 
 
 
 def recover(core: ClientCore, request: TaskRequest, since: datetime,
-            known_task_ids: Iterable[str] = ()) -> Flow:
+            known_task_ids: Iterable[str] = (), rivals: int = 0) -> Flow:
     """After a crash between recording intent and storing the task id: the task this request
-    created at or after ``since``, or None if it never landed."""
+    created at or after ``since``, or None if it never landed. Holds the model's create slot,
+    so that no create of the model lands while the list is searched."""
     spec = core.config.registry.get(request.model)
-    with core.account.creating(spec.name):
-        return (yield from reconcile(core, spec, request, since, frozenset(known_task_ids), None))
+    creates = core.limiter(spec.name).creates
+    yield WaitSlot(creates)
+    try:
+        with core.account.creating(spec.name):
+            return (yield from reconcile(core, spec, request, since, frozenset(known_task_ids),
+                                         None, rivals))
+    finally:
+        creates.release()
 
 
 def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: datetime,
-              known: frozenset[str], cause: BaseException | None) -> Flow:
+              known: frozenset[str], cause: BaseException | None, rivals: int = 0) -> Flow:
     """Find the task a lost create may have made, among the listed tasks of its model that no
     create of this process owns. Returns it; returns None once several listings show none that
     can be ours (the create did not land); raises AmbiguousCreateError if some might be ours
-    but none can be told apart. The caller counts as one of ``account.creating``."""
+    but none can be told apart. The caller counts as one of ``account.creating``; ``rivals``
+    counts the creates of the model elsewhere (other processes) whose task may be listed but
+    is not among ``known`` yet: while there are any, a task showing nothing to tell it apart
+    is never adopted."""
     config = core.config
     undecided: list[str] = []
     foreign: set[str] = set()  # tasks seen showing another prompt: never fetched again
@@ -285,7 +309,7 @@ def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: 
             continue
         exclude = core.account.owned() | known | foreign
         candidates = [row.task_id for row in rows if row.task_id not in exclude]
-        task, undecided = yield from _ours(core, spec, request, candidates, foreign)
+        task, undecided = yield from _ours(core, spec, request, candidates, foreign, rivals)
         if task is not None:
             core.account.own(task.task_id)
             return task
@@ -295,15 +319,16 @@ def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: 
 
 
 def _ours(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: list[str],
-          foreign: set[str]) -> Flow:
+          foreign: set[str], rivals: int) -> Flow:
     """(our task, []) if one candidate is certainly ours, else (None, those that may be); the
     candidates showing another prompt are added to ``foreign``.
 
     A task showing our prompt is ours if it is the only one; one showing another prompt never
     is (adopting it would hand another product's media to this request). A task showing no
     prompt (image tasks echo it only in their results; some models take none) is ours only if
-    it is the only one and no other create of this model in this process is still unresolved:
-    that create's answer may still be on its way, naming this very task.
+    it is the only one and no other create of this model, in this process or (``rivals``)
+    elsewhere, is still unresolved: that create's answer may still be on its way, naming this
+    very task.
     """
     fetched: dict[str, Task] = {}
     if request.prompt:
@@ -315,7 +340,8 @@ def _ours(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: l
         if same:
             return (same[0], []) if len(same) == 1 else (None, [t.task_id for t in same])
         candidates = [t for t, task in fetched.items() if task.orig_prompt is None]
-    if len(candidates) == 1 and core.account.unresolved_creates(spec.name) <= 1:
+    if len(candidates) == 1 and core.account.unresolved_creates(spec.name) <= 1 \
+            and rivals == 0:
         lone = fetched.get(candidates[0]) or (yield from fetch(core, candidates[0], spec.name))
         return lone, []
     return None, candidates
@@ -339,12 +365,16 @@ def call_sync(core: ClientCore, request: TaskRequest) -> Flow:
     policy = core.config.retry
     send = Send("POST", core.url(spec.endpoint), json=request.body,
                 headers=core.headers(json_body=True))
+    submits = core.limiter(spec.name).submits
     for attempt in range(policy.max_retries + 1):
-        delay = core.limiter(spec.name).submits.reserve()
-        if delay:
-            yield Sleep(delay)
+        booking = submits.book()
+        if booking.delay:
+            yield Sleep(booking.delay)
         try:
-            response = yield send
+            try:
+                response = yield send
+            finally:
+                submits.answered(booking)
             if not response.is_success:
                 raise api_error(response)
             return response.json()

@@ -19,7 +19,7 @@ import httpx
 
 from . import _flows as flows
 from ._core import ClientConfig, ClientCore, connection_error
-from .limits import SlotCounter
+from .limits import Slots
 from .registry import Registry
 from .types import Task, TaskPage, TaskSummary
 
@@ -47,7 +47,7 @@ class _Base:
     def registry(self) -> Registry:
         return self._core.config.registry
 
-    def slot_counter(self, model: str) -> SlotCounter:
+    def slot_counter(self, model: str) -> Slots:
         """The process-wide concurrency slots of ``model`` (the pipeline's scheduler uses them)."""
         return self._core.limiter(model).running
 
@@ -75,16 +75,18 @@ class DashScopeClient(_Base):
 
     # ------------------------------------------------------------------ operations
 
-    def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = ()) -> Task:
+    def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = (),
+               rivals: int = 0) -> Task:
         """Create a task (never twice; see ``_flows.create``). ``known_task_ids``: ids the caller
-        already owns elsewhere (e.g. its ledger), never to be adopted by reconciliation."""
-        return self._run(flows.create(self._core, request, known_task_ids))
+        already owns elsewhere (e.g. its ledger), never to be adopted by reconciliation;
+        ``rivals``: creates of this model by other processes whose outcome is unrecorded."""
+        return self._run(flows.create(self._core, request, known_task_ids, rivals))
 
     def recover(self, request: TaskRequest, *, since: datetime,
-                known_task_ids: Iterable[str] = ()) -> Task | None:
+                known_task_ids: Iterable[str] = (), rivals: int = 0) -> Task | None:
         """The task ``request`` created at/after ``since`` (a crash lost its id), or None if
         none landed; AmbiguousCreateError if it cannot be told apart from others."""
-        return self._run(flows.recover(self._core, request, since, known_task_ids))
+        return self._run(flows.recover(self._core, request, since, known_task_ids, rivals))
 
     def fetch(self, task: Task | str, *, model: str | None = None) -> Task:
         return self._run(flows.fetch(self._core, _task_id(task), _model_of(task, model)))
@@ -192,12 +194,14 @@ class AsyncDashScopeClient(_Base):
 
     # ------------------------------------------------------------------ operations
 
-    async def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = ()) -> Task:
-        return await self._run(flows.create(self._core, request, known_task_ids))
+    async def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = (),
+                     rivals: int = 0) -> Task:
+        return await self._run(flows.create(self._core, request, known_task_ids, rivals))
 
     async def recover(self, request: TaskRequest, *, since: datetime,
-                      known_task_ids: Iterable[str] = ()) -> Task | None:
-        return await self._run(flows.recover(self._core, request, since, known_task_ids))
+                      known_task_ids: Iterable[str] = (), rivals: int = 0) -> Task | None:
+        return await self._run(flows.recover(self._core, request, since, known_task_ids,
+                                             rivals))
 
     async def fetch(self, task: Task | str, *, model: str | None = None) -> Task:
         return await self._run(flows.fetch(self._core, _task_id(task), _model_of(task, model)))

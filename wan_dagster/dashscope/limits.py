@@ -1,36 +1,52 @@
-"""Per-account state shared by every thread and coroutine of a process: rate limits, and the
-task ids this process created.
+"""Per-account limits: submit rate and concurrency per model, and the account-wide 20 task
+fetches/s, plus the task ids this process created.
 
-One ``AccountState`` per (base URL, key) pair holds a sliding window per model for submits, a
-running-task counter per model for concurrency, one window for the account-wide 20/s task
-fetch limit, the ids of tasks already created here and the creates still awaiting theirs (so
-that reconciling a lost create never adopts a task that another thread or client of this
-process owns, or may be about to own). Reservation is non-blocking and lock-protected
+One ``AccountState`` per (base URL, key, shared store) holds a submit window and a running-task
+counter per model, one fetch window, the ids of tasks already created here and the creates still
+awaiting theirs (so that reconciling a lost create never adopts a task that another thread or
+client of this process owns, or may be about to own). Reservation is non-blocking
 (``reserve`` returns how long to wait), so the sync client sleeps with ``time.sleep`` and the
-async one with ``asyncio.sleep`` on the same shared state, whatever event loop it runs in.
+async one with ``asyncio.sleep`` on the same state, whatever event loop it runs in.
+
+By default the windows and counters live in this process. Given ``SharedLimits`` (the core
+layer's ``AccountLimits`` keeps them in the ledger's database), every process and machine that
+uses the same store shares them: the limits are the account's, not the process's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import hashlib
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .registry import FETCH_REQUESTS_PER_SECOND, Limits
 
 
+@dataclass(frozen=True)
+class Booking:
+    """A booked moment: wait ``delay`` seconds, send, then hand it back to ``answered``.
+    ``token`` is the window's own record of it."""
+
+    delay: float
+    token: Any
+
+
 class SlidingWindow:
-    """At most ``rate`` reservations in any window of one second (``1/rate`` s for rates below 1).
+    """At most ``rate`` requests in any window of one second (``1/rate`` s for rates below 1).
 
     This is stricter than a token bucket, whose refill lets a burst plus the refill land in one
-    window: the service counts requests per window, so that would earn 429s. ``reserve`` books
-    the earliest free moment and returns how long to wait for it, so callers queue fairly
-    without spinning. ``margin`` absorbs the clock and network jitter between us and the service.
+    window: the service counts requests per window, so that would earn 429s. ``book`` books
+    the earliest free moment and says how long to wait for it, so callers queue fairly without
+    spinning. A request reaches the service some time after its booked moment (a busy event
+    loop, a slow network), so once it is ``answered`` its moment moves to the answer: it
+    certainly arrived by then, and the window counts from there. ``margin`` absorbs the rest.
     """
 
     def __init__(self, rate: float, margin: float = 0.05):
@@ -39,19 +55,30 @@ class SlidingWindow:
         self.rate = rate
         self.count = max(1, int(rate))
         self.window = self.count / rate + margin
-        self._booked: deque[float] = deque()
+        self._booked: list[float] = []  # sorted moments of the requests in the last window
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
+        """Book the earliest free moment; the seconds until it."""
+        return self.book().delay
+
+    def book(self) -> Booking:
         with self._lock:
             now = time.monotonic()
             while self._booked and self._booked[0] <= now - self.window:
-                self._booked.popleft()
+                self._booked.pop(0)
             at = now
             if len(self._booked) >= self.count:
                 at = max(now, self._booked[-self.count] + self.window)
-            self._booked.append(at)
-            return at - now
+            bisect.insort(self._booked, at)
+            return Booking(at - now, at)
+
+    def answered(self, booking: Booking) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if booking.token in self._booked and now > booking.token:
+                self._booked.remove(booking.token)
+                bisect.insort(self._booked, now)
 
 
 class SlotCounter:
@@ -94,18 +121,59 @@ class SlotCounter:
             self._cond.notify()
 
 
+class Window(Protocol):
+    """A rate limit (``SlidingWindow``'s ``book`` and ``answered``)."""
+
+    def book(self) -> Booking: ...
+
+    def answered(self, booking: Booking) -> None: ...
+
+
+class Slots(Protocol):
+    """A concurrency limit with ``SlotCounter``'s interface."""
+
+    size: int
+
+    def try_acquire(self) -> bool: ...
+
+    def acquire(self, timeout: float | None = None) -> bool: ...
+
+    async def acquire_async(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class SharedLimits(Protocol):
+    """Windows and slots that several processes share. ``key`` names the store (no secret);
+    ``scope`` names one limit of one account, e.g. ``<account>:submit:<model>``."""
+
+    key: str
+
+    def window(self, scope: str, rate: float) -> Window: ...
+
+    def slots(self, scope: str, size: int) -> Slots: ...
+
+
 @dataclass
 class ModelLimiter:
     limits: Limits
-    submits: SlidingWindow
-    running: SlotCounter
+    submits: Window
+    running: Slots
+    #: One create of the model on the wire at a time (with its reconciliation, if its answer is
+    #: lost): a reconciliation then meets no task of a create still being answered.
+    creates: Slots
 
 
 class AccountState:
-    """One DashScope account as seen from this process."""
+    """One DashScope account as seen from this process; ``shared`` makes its limits the
+    account's across processes, ``account`` (a hash, never the key) scopes them."""
 
-    def __init__(self, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND):
-        self.fetches = SlidingWindow(fetch_per_second)
+    def __init__(self, fetch_per_second: float = FETCH_REQUESTS_PER_SECOND,
+                 shared: SharedLimits | None = None, account: str = ""):
+        self._shared = shared
+        self._account = account
+        self.fetches: Window = shared.window(f"{account}:fetch", fetch_per_second) \
+            if shared else SlidingWindow(fetch_per_second)
         self._models: dict[str, ModelLimiter] = {}
         self._owned: set[str] = set()
         self._creating: Counter[str] = Counter()
@@ -141,23 +209,32 @@ class AccountState:
         with self._lock:
             limiter = self._models.get(name)
             if limiter is None:
-                limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
-                                       SlotCounter(limits.concurrency))
+                if self._shared is None:
+                    limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
+                                           SlotCounter(limits.concurrency), SlotCounter(1))
+                else:
+                    prefix = f"{self._account}:{name}"
+                    limiter = ModelLimiter(
+                        limits, self._shared.window(f"{prefix}:submit", limits.submit_per_second),
+                        self._shared.slots(f"{prefix}:running", limits.concurrency),
+                        self._shared.slots(f"{prefix}:create", 1))
                 self._models[name] = limiter
             return limiter
 
 
-_ACCOUNTS: dict[tuple[str, str], AccountState] = {}
+_ACCOUNTS: dict[tuple[str, str, str | None], AccountState] = {}
 _ACCOUNTS_LOCK = threading.Lock()
 
 
 def account_state(base_url: str, api_key: str,
-                  fetch_per_second: float = FETCH_REQUESTS_PER_SECOND) -> AccountState:
-    """The process-wide state of the account behind ``api_key`` at ``base_url``. Keyed by a
-    hash so the key itself is never kept in this table."""
-    key = (base_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest())
+                  fetch_per_second: float = FETCH_REQUESTS_PER_SECOND,
+                  shared: SharedLimits | None = None) -> AccountState:
+    """The process-wide state of the account behind ``api_key`` at ``base_url`` (limits kept
+    in ``shared`` when given). Keyed by a hash so the key itself is never kept anywhere."""
+    account = hashlib.sha256(f"{base_url.rstrip('/')} {api_key}".encode()).hexdigest()[:24]
+    key = (base_url.rstrip("/"), account, shared.key if shared else None)
     with _ACCOUNTS_LOCK:
-        account = _ACCOUNTS.get(key)
-        if account is None:
-            account = _ACCOUNTS[key] = AccountState(fetch_per_second)
-        return account
+        state = _ACCOUNTS.get(key)
+        if state is None:
+            state = _ACCOUNTS[key] = AccountState(fetch_per_second, shared, account)
+        return state

@@ -6,7 +6,7 @@ import pandas as pd
 import dagster as dg
 
 from ..core.batch import ASSETS, BACKGROUND, MODEL_SHOT, VIDEO
-from .generation import GenerationConfig, Resources, run_generation
+from .generation import POOL, GenerationConfig, Resources, run_generation
 from ..dashscope.registry import TIER_PIXELS
 from ..core.ledger import Status
 from ..dashscope.mediainfo import MediaError, probe_image, probe_video
@@ -54,7 +54,7 @@ def product_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource)
     ],
     partitions_def=sku_partitions,
     can_subset=True,
-    pool="dashscope",
+    pool=POOL,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=100),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
 )

@@ -20,10 +20,26 @@ def default_dashscope() -> DashScopeResource:
     return DashScopeResource(api_key=key)
 
 
+#: The ledger's SQLAlchemy URL for every run and sensor of a deployment (see README "Running in
+#: production"); unset, each machine keeps its own SQLite ledger under DAGSTER_HOME.
+LEDGER_URL_ENV = "WAN_DAGSTER_LEDGER_URL"
+
+
+def default_ledger() -> LedgerResource:
+    """EnvVar is read where the resource is used (the run worker, the sensor's code server), so
+    runs and sensors take the URL from their own environment, and the UI shows only its name."""
+    return LedgerResource(url=dg.EnvVar(LEDGER_URL_ENV)) if os.environ.get(LEDGER_URL_ENV) \
+        else LedgerResource()
+
+
 def build_defs(*, dashscope: DashScopeResource | None = None,
                catalog: CatalogResource | None = None, ledger: LedgerResource | None = None,
-               media_store: MediaStoreResource | None = None) -> dg.Definitions:
+               media_store: MediaStoreResource | None = None,
+               executor: dg.ExecutorDefinition | None = None) -> dg.Definitions:
+    """``executor``: how runs execute their steps, e.g. ``dg.multiprocess_executor`` or
+    ``dagster_celery.celery_executor`` (None: Dagster's default, multiprocess)."""
     return dg.Definitions(
+        executor=executor,
         assets=[product_catalog, generate_media, generation_costs],
         asset_checks=[media_decodes],
         jobs=[media_job, sku_list_job, nightly_refresh_job, catalog_job, media_check_job,
@@ -33,7 +49,7 @@ def build_defs(*, dashscope: DashScopeResource | None = None,
         resources={
             "dashscope": dashscope or default_dashscope(),
             "catalog": catalog or CatalogResource(),
-            "ledger": ledger or LedgerResource(),
+            "ledger": ledger or default_ledger(),
             "media_store": media_store or MediaStoreResource(),
         },
     )

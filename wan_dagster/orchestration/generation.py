@@ -25,6 +25,10 @@ from .resources import CatalogResource, DashScopeResource, LedgerResource, Media
 
 T = TypeVar("T")
 
+#: Every op that calls DashScope runs in this Dagster pool: an optional cap on such steps at
+#: once. The account's own limits are kept in the ledger's database whatever the pool allows.
+POOL = "dashscope"
+
 
 class GenerationConfig(dg.Config):
     """Per-run choices a merchandiser can make in the launchpad."""
@@ -110,8 +114,9 @@ async def _run(resources: Resources, prices: PriceBook, settings: BatchSettings,
                runners: list[BatchRunner] | None = None) -> T:
     """``work`` on a BatchRunner with an open client; ``runners`` gets the runner, so that a
     caller can read what it withdrew after the run was interrupted."""
-    async with resources.dashscope.get_async_client() as client:
-        runner = BatchRunner(client, resources.ledger.ledger, resources.media_store.get_store(),
+    ledger = resources.ledger.ledger
+    async with resources.dashscope.get_async_client(ledger) as client:
+        runner = BatchRunner(client, ledger, resources.media_store.get_store(),
                              prices, settings, on_outcome)
         if runners is not None:
             runners.append(runner)

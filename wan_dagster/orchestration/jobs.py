@@ -6,7 +6,7 @@ import dagster as dg
 
 from .assets import product_catalog
 from ..core.batch import ASSETS
-from .generation import GenerationConfig, Resources, collect_attempt, run_generation
+from .generation import POOL, GenerationConfig, Resources, collect_attempt, run_generation
 from ..core.ledger import Status
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import fingerprints, register_skus
@@ -26,7 +26,7 @@ class SkuListConfig(GenerationConfig):
 
 
 @dg.op(description="Everything for the given SKUs: registers them as partitions if needed and "
-                   "generates the chosen assets, materializing each SKU on its own.")
+                   "generates the chosen assets, materializing each SKU on its own.", pool=POOL)
 def generate_for_skus(context: dg.OpExecutionContext, config: SkuListConfig,
                       dashscope: DashScopeResource, catalog: CatalogResource,
                       ledger: LedgerResource, media_store: MediaStoreResource) -> None:
@@ -50,7 +50,7 @@ class RefreshConfig(GenerationConfig):
 
 
 @dg.op(description="Loads the catalog, registers new SKUs and generates every asset whose "
-                   "inputs changed (the ledger decides: unchanged SKUs cost nothing).")
+                   "inputs changed (the ledger decides: unchanged SKUs cost nothing).", pool=POOL)
 def refresh_catalog_media(context: dg.OpExecutionContext, config: RefreshConfig,
                           dashscope: DashScopeResource, catalog: CatalogResource,
                           ledger: LedgerResource, media_store: MediaStoreResource) -> None:
@@ -93,7 +93,8 @@ class CollectConfig(dg.Config):
 
 @dg.op(description="Collects one task another run left behind: downloads, stores and "
                    "materializes its SKU with full cost metadata (launched by the task sensor).",
-       retry_policy=dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL))
+       retry_policy=dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+       pool=POOL)
 def collect_task(context: dg.OpExecutionContext, config: CollectConfig,
                  dashscope: DashScopeResource, ledger: LedgerResource,
                  media_store: MediaStoreResource) -> None:

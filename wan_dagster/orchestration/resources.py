@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from ..core.account_limits import AccountLimits
 from ..core.catalog import Catalog, load_catalog
 from ..dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
 from ..core.ledger import Ledger
@@ -79,23 +80,27 @@ class DashScopeResource(dg.ConfigurableResource):
             self._emulator.stop()
             self._emulator = None
 
-    def _options(self) -> dict:
+    def _options(self, ledger: Ledger | None) -> dict:
         limits = {m: Limits(float(r), int(c)) for m, (r, c) in self.limit_overrides.items()}
-        if self._emulator is not None:
+        if self._emulator is not None:  # an account of this run's own: nothing to share
             return dict(api_key="emulator", base_url=self._emulator.base_url, limits=limits,
                         poll=PollPolicy().scaled(self.emulator_time_scale))
+        shared = AccountLimits.for_ledger(ledger) if ledger is not None else None
         return dict(api_key=self.api_key or "emulator", region=self.region,
                     base_url=self.base_url, workspace=self.workspace, limits=limits,
-                    poll=PollPolicy().scaled(self.poll_scale))
+                    poll=PollPolicy().scaled(self.poll_scale), shared_limits=shared)
 
     @contextlib.contextmanager
-    def get_client(self) -> Iterator[DashScopeClient]:
-        with DashScopeClient(**self._options()) as client:
+    def get_client(self, ledger: Ledger | None = None) -> Iterator[DashScopeClient]:
+        """A client; with ``ledger``, the account's limits are shared through its database
+        with every other process using it (see ``core.account_limits``)."""
+        with DashScopeClient(**self._options(ledger)) as client:
             yield client
 
     @contextlib.asynccontextmanager
-    async def get_async_client(self) -> AsyncIterator[AsyncDashScopeClient]:
-        async with AsyncDashScopeClient(**self._options()) as client:
+    async def get_async_client(self, ledger: Ledger | None = None
+                               ) -> AsyncIterator[AsyncDashScopeClient]:
+        async with AsyncDashScopeClient(**self._options(ledger)) as client:
             yield client
 
 
@@ -122,13 +127,36 @@ class CatalogResource(dg.ConfigurableResource):
 
 
 class LedgerResource(dg.ConfigurableResource):
-    """The task ledger: SQLite under DAGSTER_HOME by default, any SQLAlchemy URL otherwise."""
+    """The task ledger, which also keeps the account's limits: SQLite under DAGSTER_HOME by
+    default, any SQLAlchemy URL otherwise. Every code location, run and sensor that uses one
+    DashScope account must use the same URL (``WAN_DAGSTER_LEDGER_URL`` in ``build_defs``)."""
 
     url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite under DAGSTER_HOME")
 
     @cached_property
     def ledger(self) -> Ledger:
         return Ledger(self.url or Ledger.default_url())
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        warning = local_ledger_warning(context.instance, self.ledger)
+        if warning and context.log is not None:
+            context.log.warning(warning)
+
+
+def local_ledger_warning(instance: dg.DagsterInstance | None, ledger: Ledger) -> str | None:
+    """A warning when the Dagster instance's storage is shared (Postgres, MySQL: runs may
+    execute on other machines) but the ledger is a SQLite file on this machine: the other
+    machines would keep ledgers of their own and pay again for every generation."""
+    if instance is None or not ledger.is_local_file:
+        return None
+    storage = type(instance.run_storage).__module__
+    if not any(shared in storage for shared in ("postgres", "mysql")):
+        return None
+    return (f"The Dagster instance's storage is shared ({type(instance.run_storage).__name__}) "
+            f"but the task ledger is a local SQLite file ({ledger!r}): runs on other machines "
+            "would not see its attempts and would pay again for every generation, and the "
+            "account's limits would not be shared. Set WAN_DAGSTER_LEDGER_URL (or the ledger "
+            "resource's url) to one Postgres URL for every code location.")
 
 
 class MediaStoreResource(dg.ConfigurableResource):

@@ -66,6 +66,8 @@ class _Runs:
         self._alive: dict[str, bool] = {}
 
     def owns(self, attempt: Attempt) -> bool:
+        if attempt.lease_until is not None and attempt.lease_until > self._now:
+            return True  # a live process (a run, or the main command) is working on it
         if attempt.run_id is None:
             return False
         if attempt.run_id not in self._alive:
@@ -134,7 +136,7 @@ def build_task_sensor(collect_job: dg.JobDefinition, *, minimum_interval_seconds
         runs = _Runs(context.instance, datetime.now(UTC), orphan_after)
         requests: list[dg.RunRequest] = []
         checked = owned = errors = 0
-        with dashscope.get_client() as client:
+        with dashscope.get_client(ledger.ledger) as client:
             for attempt in attempts:
                 if checked and time.monotonic() > deadline:  # at least one per tick
                     break

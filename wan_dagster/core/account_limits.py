@@ -1,0 +1,254 @@
+"""The account's limits, shared by every process and machine that uses one ledger database.
+
+DashScope limits the *account*: submits per second and running tasks per model, 20 task
+fetches per second in all. Counters kept in each process let three runs send three times the
+allowed rate. So the limits live in the ledger's database, as rows of ``wan_account_slots``:
+
+- a **concurrency limit** of N is N slot rows; a process takes a free one (no holder, or a
+  holder whose lease lapsed) for as long as its task runs, renews the lease from a heartbeat
+  and frees the row when the task ends. A killed process's slots come back within one lease.
+- a **rate limit** of R per second is ``max(1, R)`` rows, each the time its token is next free;
+  booking one moves it a window ahead, and the answer to the request moves it to a window
+  after the answer (the request certainly arrived by then). At most ``count`` requests arrive
+  in any window: the same sliding window as ``dashscope.limits.SlidingWindow``, across
+  processes.
+
+Each booking or acquisition is one short write transaction: SQLite's write lock serialises
+them on one machine; on Postgres ``FOR UPDATE SKIP LOCKED`` lets racing processes pick
+different rows and a guarded ``UPDATE`` settles any remaining race. Times are epoch seconds on
+one clock: the database server's on Postgres (machines need not agree), this machine's on
+SQLite (which serves one machine). This is the only place that stores these rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ..dashscope.limits import Booking
+from .leases import Heartbeat, lease_seconds, new_owner
+from .ledger import Ledger
+
+__all__ = ["AccountLimits", "slots_table"]
+
+#: How often a waiter looks for a free slot (with jitter), in seconds: a slot handed over
+#: between processes idles half of this on average.
+SLOT_POLL_S = 0.05
+
+_metadata = sa.MetaData()
+slots_table = sa.Table(
+    "wan_account_slots", _metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("slot_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(128), nullable=True),
+    # Concurrency slot: the holder's lease end. Rate token: when it is next free.
+    sa.Column("busy_until", sa.Double, nullable=False),
+)
+_s = slots_table
+
+
+class AccountLimits:
+    """``dashscope.limits.SharedLimits`` kept in the ledger's database. Use ``for_ledger``:
+    one per ledger URL and process, whose heartbeat renews the slots this process holds."""
+
+    _instances: dict[tuple[str, int], AccountLimits] = {}
+    _instances_lock = threading.Lock()
+
+    @classmethod
+    def for_ledger(cls, ledger: Ledger) -> AccountLimits:
+        key = (ledger.url, os.getpid())
+        with cls._instances_lock:
+            limits = cls._instances.get(key)
+            if limits is None:
+                limits = cls._instances[key] = cls(ledger)
+            return limits
+
+    def __init__(self, ledger: Ledger, lease_s: float | None = None):
+        self._ledger = ledger
+        self.key = "ledger:" + hashlib.sha256(ledger.url.encode()).hexdigest()[:16]
+        self.holder = new_owner("slots")
+        self.lease_s = lease_s if lease_s is not None else lease_seconds()
+        self._postgres = ledger.dialect_name == "postgresql"
+        self._ready: set[tuple[str, int]] = set()
+        self._held: dict[str, list[int]] = defaultdict(list)
+        self._lock = threading.Lock()
+        ledger.create_tables(_metadata)
+        self._heartbeat = Heartbeat(self._renew, self.lease_s / 3, "wan-slot-lease").start()
+
+    def close(self) -> None:
+        """Stop renewing: whatever this holder still holds lapses within one lease."""
+        self._heartbeat.stop()
+
+    def window(self, scope: str, rate: float) -> DatabaseWindow:
+        return DatabaseWindow(self, scope, rate)
+
+    def slots(self, scope: str, size: int) -> DatabaseSlots:
+        return DatabaseSlots(self, scope, size)
+
+    # ------------------------------------------------------------------ row operations
+
+    def book(self, scope: str, count: int, window: float) -> Booking:
+        """Book the earliest free token of a rate limit: wait ``delay`` before using it."""
+        self._ensure(scope, count)
+        while True:
+            with self._ledger.transaction(write=True) as conn:
+                now = self._now(conn)
+                row = conn.execute(self._pick(sa.select(_s.c.slot_no, _s.c.busy_until).where(
+                    _s.c.scope == scope, _s.c.slot_no < count).order_by(_s.c.busy_until))).first()
+                if row is None:  # every row is being booked by someone else right now
+                    continue
+                at = max(now, row.busy_until)
+                booked = conn.execute(_s.update().where(
+                    _s.c.scope == scope, _s.c.slot_no == row.slot_no,
+                    _s.c.busy_until == row.busy_until).values(busy_until=at + window)).rowcount
+            if booked == 1:
+                return Booking(at - now, row.slot_no)
+
+    def answered(self, scope: str, slot_no: int, window: float) -> None:
+        """The request that used the token was answered: the token is free a window later."""
+        with self._ledger.transaction(write=True) as conn:
+            free_at = self._now(conn) + window
+            conn.execute(_s.update().where(
+                _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.busy_until < free_at,
+            ).values(busy_until=free_at))
+
+    def take(self, scope: str, size: int) -> bool:
+        """Take a free concurrency slot for this process, if there is one. Waiters poll, so
+        a read (which takes no lock) first looks whether any slot is free at all."""
+        self._ensure(scope, size)
+        if self.in_use(scope, size) >= size:
+            return False
+        with self._ledger.transaction(write=True) as conn:
+            now = self._now(conn)
+            free = sa.or_(_s.c.holder.is_(None), _s.c.busy_until < now)
+            row = conn.execute(self._pick(sa.select(_s.c.slot_no).where(
+                _s.c.scope == scope, _s.c.slot_no < size, free))).first()
+            if row is None:
+                return False
+            taken = conn.execute(_s.update().where(
+                _s.c.scope == scope, _s.c.slot_no == row.slot_no, free,
+            ).values(holder=self.holder, busy_until=now + self.lease_s)).rowcount
+        if taken != 1:
+            return False
+        with self._lock:
+            self._held[scope].append(row.slot_no)
+        return True
+
+    def give_back(self, scope: str) -> None:
+        with self._lock:
+            if not self._held[scope]:
+                raise RuntimeError(f"release of {scope} without acquire")
+            slot_no = self._held[scope].pop()
+        with self._ledger.transaction(write=True) as conn:
+            conn.execute(_s.update().where(
+                _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.holder == self.holder,
+            ).values(holder=None, busy_until=0.0))
+
+    def in_use(self, scope: str, size: int) -> int:
+        """Slots of ``scope`` held right now by live holders (any process)."""
+        with self._ledger.transaction() as conn:
+            now = self._now(conn)
+            return conn.execute(sa.select(sa.func.count()).select_from(_s).where(
+                _s.c.scope == scope, _s.c.slot_no < size, _s.c.holder.is_not(None),
+                _s.c.busy_until >= now)).scalar_one()
+
+    def _renew(self) -> None:
+        with self._lock:
+            if not any(self._held.values()):
+                return
+        with self._ledger.transaction(write=True) as conn:
+            conn.execute(_s.update().where(_s.c.holder == self.holder).values(
+                busy_until=self._now(conn) + self.lease_s))
+
+    def _ensure(self, scope: str, count: int) -> None:
+        """Create the rows of a limit the first time it is used (racing creators are fine)."""
+        if (scope, count) in self._ready:
+            return
+        with self._ledger.transaction(write=True) as conn:
+            have = set(conn.execute(sa.select(_s.c.slot_no).where(_s.c.scope == scope))
+                       .scalars())
+        missing = [n for n in range(count) if n not in have]
+        for slot_no in missing:
+            try:
+                with self._ledger.transaction(write=True) as conn:
+                    conn.execute(_s.insert().values(scope=scope, slot_no=slot_no, holder=None,
+                                                    busy_until=0.0))
+            except IntegrityError:
+                pass  # another process created it first
+        self._ready.add((scope, count))
+
+    def _pick(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        """One row, skipping rows another transaction is changing (Postgres); SQLite's write
+        lock already makes the transaction exclusive."""
+        query = query.limit(1)
+        return query.with_for_update(skip_locked=True) if self._postgres else query
+
+    def _now(self, conn: Connection) -> float:
+        if self._postgres:
+            return float(conn.execute(sa.select(
+                sa.extract("epoch", sa.func.clock_timestamp()))).scalar_one())
+        return time.time()
+
+
+class DatabaseWindow:
+    """At most ``rate`` bookings per second across processes (see ``SlidingWindow``)."""
+
+    def __init__(self, store: AccountLimits, scope: str, rate: float, margin: float = 0.05):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._store = store
+        self.scope = scope
+        self.count = max(1, int(rate))
+        self.window = self.count / rate + margin
+
+    def book(self) -> Booking:
+        return self._store.book(self.scope, self.count, self.window)
+
+    def answered(self, booking: Booking) -> None:
+        self._store.answered(self.scope, booking.token, self.window)
+
+
+class DatabaseSlots:
+    """At most ``size`` holders across processes (``SlotCounter``'s interface)."""
+
+    def __init__(self, store: AccountLimits, scope: str, size: int):
+        self._store = store
+        self.scope = scope
+        self.size = size
+
+    @property
+    def in_use(self) -> int:
+        return self._store.in_use(self.scope, self.size)
+
+    def try_acquire(self) -> bool:
+        return self._store.take(self.scope, self.size)
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.try_acquire():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(_poll())
+        return True
+
+    async def acquire_async(self) -> None:
+        while not await asyncio.to_thread(self.try_acquire):
+            await asyncio.sleep(_poll())
+
+    def release(self) -> None:
+        self._store.give_back(self.scope)
+
+
+def _poll() -> float:
+    """Jittered, so that waiting processes do not knock in step."""
+    return SLOT_POLL_S * random.uniform(0.5, 1.5)
