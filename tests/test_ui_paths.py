@@ -228,3 +228,28 @@ def _wait_for_runs(instance) -> None:
 
     for run in instance.get_runs():
         poll_for_finished_run(instance, run.run_id, timeout=120)
+
+
+def test_default_resources_find_the_sample_catalog_and_out_dir():
+    """What ``dagster dev`` in the repository uses with no configuration (regression: after the
+    package was split into layers the defaults pointed inside the package)."""
+    repo = Path(__file__).resolve().parent.parent
+    assert Path(CatalogResource().path) == repo / "data" / "catalog.csv"
+    assert CatalogResource().load().products
+    assert Path(MediaStoreResource().root) == repo / "out" / "media"
+
+
+def test_every_way_to_start_the_ui_names_the_code_location_runs_point_at():
+    """``dagster dev`` reads pyproject's [tool.dagster] (or workspace.yaml); a run started from
+    Python names its location so that the UI can re-execute it. All three must agree."""
+    import tomllib
+
+    import yaml
+
+    from wan_dagster.orchestration.launch import LOCATION_NAME
+
+    repo = Path(__file__).resolve().parent.parent
+    tool = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["dagster"]
+    workspace = yaml.safe_load((repo / "workspace.yaml").read_text())["load_from"][0]
+    assert tool["code_location_name"] == workspace["python_file"]["location_name"] \
+        == LOCATION_NAME
