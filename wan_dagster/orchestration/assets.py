@@ -1,6 +1,7 @@
 """Software-defined assets: the validated catalog, per-SKU media with their checks, the cost
 rollup, the hand-off export and the review gallery."""
 
+import functools
 from collections.abc import Iterator
 
 import pandas as pd
@@ -130,33 +131,32 @@ def generation_costs(ledger: LedgerResource) -> dg.Output:
     })
 
 
-_REFRESH_AFTER_BATCH = (dg.AutomationCondition.any_deps_updated().since_last_handled()
-                        & ~dg.AutomationCondition.any_deps_in_progress()
-                        & ~dg.AutomationCondition.in_progress())
+#: The review assets read every SKU's current media; refreshed after each batch.
+_review_asset = functools.partial(
+    dg.asset, group_name="review", deps=[BACKGROUND, MODEL_SHOT, VIDEO],
+    automation_condition=(dg.AutomationCondition.any_deps_updated().since_last_handled()
+                          & ~dg.AutomationCondition.any_deps_in_progress()
+                          & ~dg.AutomationCondition.in_progress()))
 
 
-@dg.asset(group_name="review", kinds={"html"}, deps=[BACKGROUND, MODEL_SHOT, VIDEO],
-          automation_condition=_REFRESH_AFTER_BATCH,
-          description="One HTML page to review every SKU: cutout, stills, video (poster and "
-                      "player), prompt, model, cost and status, failed and invalid SKUs with "
-                      "their reason; filter by status and category. Refreshed after each batch.")
+@_review_asset(kinds={"html"}, description=(
+    "One HTML page to review every SKU: cutout, stills, video (poster and player), prompt, "
+    "model, cost and status, failed and invalid SKUs with their reason; filter by status and "
+    "category. Refreshed after each batch."))
 def review_gallery(catalog: CatalogResource, ledger: LedgerResource,
                    media_store: MediaStoreResource) -> dg.MaterializeResult:
     gallery = build_gallery(review(catalog.load(), ledger.ledger), media_store.get_store())
     return dg.MaterializeResult(metadata={
         "page": portable_uri(gallery.page),
-        **({"open": dg.MetadataValue.path(gallery.page.uri.removeprefix("file://"))}
-           if gallery.page.uri.startswith("file://") else {}),
         "skus": gallery.skus, "images": gallery.images, "videos": gallery.videos,
         **{f"skus_{status}": n for status, n in gallery.by_status.items()},
     })
 
 
-@dg.asset(group_name="review", kinds={"csv", "parquet"}, deps=[BACKGROUND, MODEL_SHOT, VIDEO],
-          automation_condition=_REFRESH_AFTER_BATCH,
-          description="Hand-off for e-commerce systems: each SKU's current media under "
-                      "handoff/<sku>/<asset>.<ext> and a manifest (CSV and Parquet) with SKU, "
-                      "asset, URI, size, duration, cost, task id, model and prompt.")
+@_review_asset(kinds={"csv", "parquet"}, description=(
+    "Hand-off for e-commerce systems: each SKU's current media under "
+    "handoff/<sku>/<asset>.<ext> and a manifest (CSV and Parquet) with SKU, asset, URI, size, "
+    "duration, cost, task id, model and prompt."))
 def media_handoff(catalog: CatalogResource, ledger: LedgerResource,
                   media_store: MediaStoreResource) -> dg.MaterializeResult:
     handoff = export_current(review(catalog.load(), ledger.ledger), media_store.get_store())
