@@ -181,8 +181,9 @@ def media_decodes(ledger: Ledger, store: MediaStore, assets: list[str],
         for attempt in ledger.attempts(asset=asset):
             current[attempt.sku] = attempt  # creation order: the last one is the current one
         wanted = None if skus is None else set(skus)
-        stored = [a for sku, a in current.items()
-                  if a.status == Status.STORED and (wanted is None or sku in wanted)]
+        stored = sorted((a for sku, a in current.items()
+                         if a.status == Status.STORED and (wanted is None or sku in wanted)),
+                        key=lambda a: a.id)
         problems = [f"{a.sku}: {why}" for a in stored[-CHECKED_PER_ASSET:]
                     if (why := _media_problem(store, a))]
         yield dg.AssetCheckResult(

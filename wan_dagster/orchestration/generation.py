@@ -79,13 +79,13 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
     catalog = resources.catalog.load(config.video_defaults())
     skus = list(skus)
     products, failures = _products(catalog, skus, assets)
-    for product in products:
-        for asset in sorted(assets - set(product.input_fingerprints)):
-            context.log_event(_not_applicable(asset, product))
     if config.dry_run:
         _log_dry_run(context, products, assets, config.video_defaults(),
                      resources.ledger.ledger)
         return []
+    for product in products:
+        for asset in sorted(assets - set(product.input_fingerprints)):
+            context.log_event(_not_applicable(asset, product))
     prices = PriceBook.load()
     total = sum(len([a for a in assets if a in p.input_fingerprints]) for p in products)
     progress = Counter[str]()
