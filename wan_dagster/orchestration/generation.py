@@ -129,13 +129,12 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
 
 def failure_of(failures: list[SkuFailure]) -> dg.Failure:
     """The step failure that names every failed SKU (the run page shows the table)."""
-    table = "\n".join(f"| {f.sku} | {f.asset} | {f.code or ''} | {f.message} |"
-                      for f in failures)
+    table = "\n".join(f"| {f.sku} | {f.asset} | {f.message} |" for f in failures)
     return dg.Failure(
         description=f"{len({f.sku for f in failures})} SKU(s) failed: "
                     + "; ".join(f"{f.sku} {f.asset}: {f.message}" for f in failures[:10]),
         metadata={"failures": dg.MetadataValue.md(
-            "| SKU | asset | code | reason |\n|---|---|---|---|\n" + table)},
+            "| SKU | asset | reason |\n|---|---|---|\n" + table)},
         allow_retries=False)
 
 
@@ -191,10 +190,11 @@ def _products(catalog: Catalog, skus: list[str],
     for sku in skus:
         if sku in catalog.by_sku:
             products.append(catalog.by_sku[sku])
-        elif errors := catalog.invalid_skus.get(sku):
-            failures += [SkuFailure(sku, asset, f"invalid catalog row: {error.rule}",
-                                    "InvalidCatalogRow", error.row, error.column)
-                         for asset in sorted(assets) for error in errors[:1]]
+        elif errors := catalog.invalid_skus.get(sku) or [e for e in catalog.errors
+                                                         if e.sku == sku]:
+            why = "invalid catalog row: " + "; ".join(str(e) for e in errors)
+            failures += [SkuFailure(sku, asset, why, "InvalidCatalogRow", errors[0].row,
+                                    errors[0].column) for asset in sorted(assets)]
         else:
             failures += [SkuFailure(sku, asset, f"SKU not in the catalog {catalog.source}",
                                     "NotInCatalog") for asset in sorted(assets)]
