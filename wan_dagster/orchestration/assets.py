@@ -86,23 +86,15 @@ def generate_media(context: dg.AssetExecutionContext, config: GenerationConfig,
     resumes from the ledger without paying twice."""
     assets = {key.to_user_string() for key in context.selected_asset_keys}
     checked = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
-    skus = _run_skus(context)
-    failures = run_generation(context, skus, assets, config,
+    partitioned = context.has_partition_key_range or context.has_partition_key
+    skus = list(context.partition_keys) if partitioned else None  # None: checks of every SKU
+    failures = run_generation(context, skus or [], assets, config,
                               Resources(dashscope, catalog, ledger, media_store)) \
         if assets else []
     if checked and not config.dry_run:
-        yield from media_decodes(ledger.ledger, media_store.get_store(), sorted(checked),
-                                 skus if context.has_partition_key_range
-                                 or context.has_partition_key else None)
+        yield from media_decodes(ledger.ledger, media_store.get_store(), sorted(checked), skus)
     if failures:
         raise failure_of(failures)
-
-
-def _run_skus(context: dg.AssetExecutionContext) -> list[str]:
-    """The run's SKUs; every registered SKU for a run without partitions (checks alone)."""
-    if context.has_partition_key_range or context.has_partition_key:
-        return list(context.partition_keys)
-    return list(context.instance.get_dynamic_partitions(sku_partitions.name))
 
 
 @dg.asset(group_name="costs", kinds={"pandas"}, deps=[BACKGROUND, MODEL_SHOT, VIDEO],
