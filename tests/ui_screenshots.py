@@ -102,6 +102,8 @@ def main(screens: Path) -> None:
             ("asset_page.png", f"{base}/assets/background_image", "Materialize"),
             ("partition_failed.png",
              f"{base}/assets/background_image?view=partitions&partition={FAILING}", FAILING),
+            ("asset_events.png",
+             f"{base}/assets/product_video?view=events&partition=APP-1001", "APP-1001"),
             ("asset_checks.png", f"{base}/assets/product_video?view=checks", "media_decodes"),
             ("catalog_page.png", f"{base}/assets/product_catalog", "invalid_rows"),
             ("gallery.png", (REPO / "out" / "media" / "gallery" / "index.html").as_uri(),
