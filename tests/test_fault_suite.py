@@ -198,10 +198,12 @@ def _failures(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], str]:
 
 def _materializations(run: FaultRun, result: dg.ExecuteInProcessResult
                       ) -> list[dg.AssetMaterialization]:
-    """From the instance: a failed step's result leaves out what it materialized before."""
+    """From the instance: a failed step's result leaves out what it materialized before. Only
+    generated media: not the "does not apply" marks of SKUs without a model shot."""
     entries = run.instance.all_logs(result.run_id,
                                     of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-    return [e.asset_materialization for e in entries]
+    return [e.asset_materialization for e in entries
+            if e.asset_materialization.metadata["applies"].value]
 
 
 def _wanted(run: FaultRun, sku: str) -> set[str]:

@@ -104,7 +104,8 @@ def test_a_left_task_is_collected_once_with_its_cost(env, emulator):
     assert event.asset_materialization.partition == SKU
     assert metadata["dashscope/task_id"].value == attempt.task_id
     assert metadata["dashscope/cost_cny"].value == float(stored.cost)
-    assert Path(metadata["media/uri"].value).exists()
+    root = Path(defs.resources["media_store"].root)
+    assert (root / metadata["media/uri"].value).exists()  # relative to the store
 
     assert not tick(defs, instance).run_requests  # nothing in flight any more
     again = launch(defs, instance, first.run_requests[0])  # a duplicate launch does nothing

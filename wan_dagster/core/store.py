@@ -79,6 +79,10 @@ class MediaStore(Protocol):
     def put_file(self, asset: str, sku: str, src: Path, *, ext: str,
                  content_type: str) -> StoredMedia: ...
 
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> StoredMedia:
+        """Write ``data`` under a chosen key (hand-off copies, the gallery), replacing it."""
+        ...
+
     def get_bytes(self, key: str) -> bytes: ...
 
     def download_to(self, key: str, dest: Path) -> None: ...
@@ -193,6 +197,11 @@ class LocalMediaStore:
             _publish(tmp, self._path(key))
         return StoredMedia(self.uri(key), key, size, digest, content_type)
 
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> StoredMedia:
+        tmp, digest, size = _write_temp(self._path(key).parent, [data])
+        _publish(tmp, self._path(key))
+        return StoredMedia(self.uri(key), key, size, digest, content_type)
+
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
@@ -252,6 +261,12 @@ class S3MediaStore:
                     ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode("ascii"))
         return StoredMedia(self.uri(key), key, size, digest, content_type)
 
+    def put_named(self, key: str, data: bytes, *, content_type: str) -> StoredMedia:
+        self.client.put_object(Bucket=self.bucket, Key=self._object_key(key), Body=data,
+                               ContentType=content_type)
+        return StoredMedia(self.uri(key), key, len(data), hashlib.sha256(data).hexdigest(),
+                           content_type)
+
     def get_bytes(self, key: str) -> bytes:
         return self._get(key)["Body"].read()
 
@@ -302,3 +317,9 @@ class S3MediaStore:
 
 def _is_missing(err: ClientError) -> bool:
     return err.response.get("Error", {}).get("Code") in _S3_MISSING
+
+
+def portable_uri(stored: StoredMedia) -> str:
+    """Where a stored object is, valid on every machine: ``s3://…`` on S3, else the key
+    relative to the store's root (an absolute path names one server's disk)."""
+    return stored.uri if stored.uri.startswith("s3://") else stored.key

@@ -1,19 +1,27 @@
-"""Software-defined assets: the validated catalog, per-SKU media, the cost rollup, media checks."""
+"""Software-defined assets: the validated catalog, per-SKU media with their checks, the cost
+rollup, the hand-off export and the review gallery."""
 
+import functools
+from collections.abc import Iterator
 
 import pandas as pd
 
 import dagster as dg
 
 from ..core.batch import ASSETS, BACKGROUND, MODEL_SHOT, VIDEO
-from .generation import POOL, GenerationConfig, Resources, run_generation
-from ..dashscope.registry import TIER_PIXELS
-from ..core.ledger import Status
+from ..core.export import export_current
+from ..core.gallery import build_gallery
+from ..core.ledger import Attempt, Ledger, Status
+from ..core.review import review
+from ..core.store import MediaStore, media_key, portable_uri
 from ..dashscope.mediainfo import MediaError, probe_image, probe_video
+from ..dashscope.registry import TIER_PIXELS
+from .generation import POOL, GenerationConfig, Resources, failure_of, run_generation
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
 sku_partitions = dg.DynamicPartitionsDefinition(name="sku")
 CHECKED_PER_ASSET = 500
+MEDIA_DECODES = "media_decodes"
 
 
 @dg.asset(group_name="catalog", kinds={"pandas"},
@@ -24,7 +32,8 @@ def product_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource)
                            "fingerprint": p.fingerprint} for p in cat.products])
     errors = "\n".join(f"- {e}" for e in cat.errors) or "none"
     if cat.errors:
-        context.log.warning(f"{len(cat.errors)} catalog problem(s):\n{errors}")
+        context.log.warning(f"{len(cat.errors)} catalog problem(s); these rows are not "
+                            f"partitions and nothing is generated for them:\n{errors}")
     return dg.Output(frame, metadata={
         "source": cat.source,
         "rows": cat.row_count,
@@ -33,7 +42,11 @@ def product_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource)
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, str(dtype)) for name, dtype in cat.columns.items()]),
         "preview": dg.MetadataValue.md(cat.preview_markdown()),
-        "problems": dg.MetadataValue.md(errors),
+        "invalid_rows": dg.MetadataValue.table(
+            [dg.TableRecord({"row": e.row, "sku": e.sku or "", "column": e.column,
+                             "rule": e.rule}) for e in cat.errors],
+            schema=dg.TableSchema([dg.TableColumn("row", "int"), dg.TableColumn("sku"),
+                                   dg.TableColumn("column"), dg.TableColumn("rule")])),
     })
 
 
@@ -45,13 +58,19 @@ def product_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource)
                      description="Product on a generated background (wanx-background-generation-v2)."),
         dg.AssetSpec(MODEL_SHOT, deps=[product_catalog], skippable=True, group_name="media",
                      kinds={"dashscope", "image"},
-                     description="Virtual model (apparel) or shoe model (shoes); none for other "
-                                 "categories."),
+                     description="Virtual model (apparel) or shoe model (shoes); other "
+                                 "categories have none (their partitions say \"does not apply\")."),
         dg.AssetSpec(VIDEO, deps=[BACKGROUND, MODEL_SHOT], skippable=True, group_name="media",
                      kinds={"dashscope", "video"},
                      description="Image-to-video from the model shot where there is one, else "
                                  "from the background."),
     ],
+    # The checks live in the step that makes the media: a check in its own step would be skipped
+    # in every run whose SKUs materialize one by one (the step yields no output) or fail.
+    check_specs=[dg.AssetCheckSpec(MEDIA_DECODES, asset=key, description=(
+        "Decodes the current file of each SKU of the run (of every SKU when run on its own, "
+        f"at most {CHECKED_PER_ASSET}) with a real decoder: image mode; video codec, resolution "
+        "tier and duration.")) for key in ASSETS],
     partitions_def=sku_partitions,
     can_subset=True,
     pool=POOL,
@@ -65,10 +84,17 @@ def generate_media(context: dg.AssetExecutionContext, config: GenerationConfig,
     soon as its still is stored, each SKU materialized on its own; failed SKUs fail the step at
     the end so that "retry failed" re-runs just those. A crash is retried by the RetryPolicy and
     resumes from the ledger without paying twice."""
-    selected = {key.to_user_string() for key in context.selected_asset_keys}
-    run_generation(context, context.partition_keys, selected, config,
-                   Resources(dashscope, catalog, ledger, media_store))
-    yield from ()  # outputs are the per-SKU materializations logged above
+    assets = {key.to_user_string() for key in context.selected_asset_keys}
+    checked = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
+    partitioned = context.has_partition_key_range or context.has_partition_key
+    skus = list(context.partition_keys) if partitioned else None  # None: checks of every SKU
+    failures = run_generation(context, skus or [], assets, config,
+                              Resources(dashscope, catalog, ledger, media_store)) \
+        if assets else []
+    if checked and not config.dry_run:
+        yield from media_decodes(ledger.ledger, media_store.get_store(), sorted(checked), skus)
+    if failures:
+        raise failure_of(failures)
 
 
 @dg.asset(group_name="costs", kinds={"pandas"}, deps=[BACKGROUND, MODEL_SHOT, VIDEO],
@@ -97,31 +123,70 @@ def generation_costs(ledger: LedgerResource) -> dg.Output:
     })
 
 
-@dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec("media_decodes", asset=key) for key in ASSETS],
-    description=f"Decodes the newest {CHECKED_PER_ASSET} stored media of each asset with a real "
-                "decoder: image mode; video codec, resolution tier and duration.",
-)
-def media_decodes(ledger: LedgerResource, media_store: MediaStoreResource):
-    store = media_store.get_store()
-    stored = ledger.ledger.attempts(status=Status.STORED)
-    for asset in ASSETS:
-        problems, checked = [], 0
-        for attempt in [a for a in stored if a.asset == asset][-CHECKED_PER_ASSET:]:
-            checked += 1
-            why = _media_problem(store, attempt)
-            if why:
-                problems.append(f"{attempt.sku}: {why}")
+#: The review assets read every SKU's current media; refreshed after each batch.
+_review_asset = functools.partial(
+    dg.asset, group_name="review", deps=[BACKGROUND, MODEL_SHOT, VIDEO],
+    automation_condition=(dg.AutomationCondition.any_deps_updated().since_last_handled()
+                          & ~dg.AutomationCondition.any_deps_in_progress()
+                          & ~dg.AutomationCondition.in_progress()))
+
+
+@_review_asset(kinds={"html"}, description=(
+    "One HTML page to review every SKU: cutout, stills, video (poster and player), prompt, "
+    "model, cost and status, failed and invalid SKUs with their reason; filter by status and "
+    "category. Refreshed after each batch."))
+def review_gallery(catalog: CatalogResource, ledger: LedgerResource,
+                   media_store: MediaStoreResource) -> dg.MaterializeResult:
+    gallery = build_gallery(review(catalog.load(), ledger.ledger), media_store.get_store())
+    return dg.MaterializeResult(metadata={
+        "page": portable_uri(gallery.page),
+        "skus": gallery.skus, "images": gallery.images, "videos": gallery.videos,
+        **{f"skus_{status}": n for status, n in gallery.by_status.items()},
+    })
+
+
+@_review_asset(kinds={"csv", "parquet"}, description=(
+    "Hand-off for e-commerce systems: each SKU's current media under "
+    "handoff/<sku>/<asset>.<ext> and a manifest (CSV and Parquet) with SKU, asset, URI, size, "
+    "duration, cost, task id, model and prompt."))
+def media_handoff(catalog: CatalogResource, ledger: LedgerResource,
+                  media_store: MediaStoreResource) -> dg.MaterializeResult:
+    handoff = export_current(review(catalog.load(), ledger.ledger), media_store.get_store())
+    manifest = handoff.manifest
+    return dg.MaterializeResult(metadata={
+        "files": len(manifest),
+        "skus": manifest["sku"].nunique(),
+        "manifest_csv": portable_uri(handoff.csv),
+        "manifest_parquet": portable_uri(handoff.parquet),
+        "total_cost_cny": float(manifest["cost_cny"].sum()),
+        "preview": dg.MetadataValue.md(manifest.head(10).to_markdown(index=False)),
+        "dagster/row_count": len(manifest),
+    })
+
+
+def media_decodes(ledger: Ledger, store: MediaStore, assets: list[str],
+                  skus: list[str] | None) -> Iterator[dg.AssetCheckResult]:
+    """One result per asset over the current file of each SKU (older versions are history,
+    not what the SKU shows): ``skus``, or the newest {CHECKED_PER_ASSET} SKUs when None."""
+    for asset in assets:
+        current: dict[str, Attempt] = {}
+        for attempt in ledger.attempts(asset=asset):
+            current[attempt.sku] = attempt  # creation order: the last one is the current one
+        wanted = None if skus is None else set(skus)
+        stored = sorted((a for sku, a in current.items()
+                         if a.status == Status.STORED and (wanted is None or sku in wanted)),
+                        key=lambda a: a.id)
+        problems = [f"{a.sku}: {why}" for a in stored[-CHECKED_PER_ASSET:]
+                    if (why := _media_problem(store, a))]
         yield dg.AssetCheckResult(
-            asset_key=asset, check_name="media_decodes", passed=not problems,
-            metadata={"checked": checked, "problems": dg.MetadataValue.md(
-                "\n".join(f"- {p}" for p in problems) or "none")})
+            asset_key=asset, check_name=MEDIA_DECODES, passed=not problems,
+            metadata={"checked": len(stored[-CHECKED_PER_ASSET:]),
+                      "problems": dg.MetadataValue.md(
+                          "\n".join(f"- {p}" for p in problems) or "none")})
 
 
 def _media_problem(store, attempt) -> str | None:
     """Why a stored file is not what its request asked for, or None."""
-    from ..core.store import media_key
-
     ext = "mp4" if attempt.output_uri.endswith(".mp4") else "png"
     key = media_key(attempt.asset, attempt.sku, attempt.output_sha256, ext)
     try:

@@ -5,9 +5,10 @@ import os
 
 import dagster as dg
 
-from .assets import generate_media, generation_costs, media_decodes, product_catalog
+from .assets import (generate_media, generation_costs, media_handoff, product_catalog,
+                     review_gallery)
 from .jobs import (catalog_job, collect_job, media_check_job, media_job, nightly_refresh,
-                   nightly_refresh_job, sku_list_job)
+                   nightly_refresh_job, review_job, sku_list_job)
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import build_catalog_sensor
 from .task_sensor import build_task_sensor
@@ -40,10 +41,9 @@ def build_defs(*, dashscope: DashScopeResource | None = None,
     ``dagster_celery.celery_executor`` (None: Dagster's default, multiprocess)."""
     return dg.Definitions(
         executor=executor,
-        assets=[product_catalog, generate_media, generation_costs],
-        asset_checks=[media_decodes],
+        assets=[product_catalog, generate_media, generation_costs, review_gallery, media_handoff],
         jobs=[media_job, sku_list_job, nightly_refresh_job, catalog_job, media_check_job,
-              collect_job],
+              collect_job, review_job],
         schedules=[nightly_refresh],
         sensors=[build_catalog_sensor(media_job), build_task_sensor(collect_job)],
         resources={

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Awaitable, Callable, Iterable, TypeVar
 
 import dagster as dg
-from PIL import Image
 
 from ..core.batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome, Withdrawn
 from ..core.catalog import Catalog, Product
+from ..core.review import prompt_of, thumbnail_jpeg
+from ..core.store import MediaStore, StoredMedia
 from ..dashscope import REGISTRY, PriceBook, Usage
 from ..dashscope.registry import BillingUnit
 from ..core.ledger import Ledger, Status
@@ -33,7 +33,7 @@ POOL = "dashscope"
 class GenerationConfig(dg.Config):
     """Per-run choices a merchandiser can make in the launchpad."""
 
-    budget_cny: float | None = None  # stop new submissions once this much is committed
+    budget_cny: float = 0.0  # stop new submissions once this much is committed (0: no limit)
     dry_run: bool = False  # price the batch from the catalog, submit nothing
     video_model: str = VideoDefaults.model
     video_resolution: str = VideoDefaults.resolution
@@ -55,17 +55,41 @@ class Resources:
     media_store: MediaStoreResource
 
 
+@dataclass(frozen=True)
+class SkuFailure:
+    """Why one asset of one SKU failed; ``row``/``column`` where the reason is a catalog cell."""
+
+    sku: str
+    asset: str
+    message: str
+    code: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def metadata(self) -> dict[str, object]:
+        found = {"failure/code": self.code, "failure/message": self.message,
+                 "catalog/row": self.row, "catalog/column": self.column}
+        return {k: v for k, v in found.items() if v is not None}
+
+
 def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: set[str],
-                   config: GenerationConfig, resources: Resources) -> None:
-    """Generate ``assets`` for ``skus``; one materialization per successful SKU and asset.
-    Raises Failure listing each failed SKU with its reason, so the UI marks exactly those."""
+                   config: GenerationConfig, resources: Resources) -> list[SkuFailure]:
+    """Generate ``assets`` for ``skus``: one materialization per successful SKU and asset, a
+    "does not apply" one where the SKU's category has no such asset (so a failed run does not
+    paint it FAILED), and an observation with the reason on each failed SKU's partition.
+    Returns the failures; the caller fails the step with ``failure_of`` so the UI marks exactly
+    those SKUs."""
     assert resources.catalog is not None
     catalog = resources.catalog.load(config.video_defaults())
     skus = list(skus)
-    products, missing = _products(catalog, skus)
+    products, failures = _products(catalog, skus, assets)
     if config.dry_run:
-        _log_dry_run(context, products, assets, config.video_defaults())
-        return
+        _log_dry_run(context, products, assets, config.video_defaults(),
+                     resources.ledger.ledger)
+        return []
+    for product in products:
+        for asset in sorted(assets - set(product.input_fingerprints)):
+            context.log_event(_not_applicable(asset, product))
     prices = PriceBook.load()
     total = sum(len([a for a in assets if a in p.input_fingerprints]) for p in products)
     progress = Counter[str]()
@@ -76,7 +100,7 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
         context.log.info(f"[{progress['done']}/{total}] {outcome.asset} {outcome.sku}: {verdict}"
                          + (f" ({outcome.error})" if outcome.error else ""))
         if outcome.ok and outcome.asset in assets:
-            context.log_event(_materialization(outcome, prices))
+            context.log_event(_materialization(outcome, prices, resources.media_store))
 
     settings = BatchSettings(run_id=context.run.run_id,
                              budget=Decimal(str(config.budget_cny)) if config.budget_cny else None,
@@ -96,16 +120,26 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                    f"{withdrawn.left_running} running task(s) left for the task sensor to collect")
         context.log.warning(message)
         raise dg.Failure(message, allow_retries=False) from interrupt
-    failures = missing + [(o.sku, o.asset, o.error or "failed") for o in outcomes if not o.ok]
-    _log_summary(context, outcomes, failures, resources.ledger.ledger)
-    if failures:
-        table = "\n".join(f"| {sku} | {asset} | {why} |" for sku, asset, why in failures)
-        raise dg.Failure(
-            description=f"{len({f[0] for f in failures})} SKU(s) failed: "
-                        + "; ".join(f"{s} {a}: {w}" for s, a, w in failures[:10]),
-            metadata={"failures": dg.MetadataValue.md("| SKU | asset | reason |\n|---|---|---|\n"
-                                                      + table)},
-            allow_retries=False)
+    rows = {p.sku: p.row for p in products}
+    failures += [SkuFailure(o.sku, o.asset, o.error or "failed", o.code, rows.get(o.sku))
+                 for o in outcomes if not o.ok and o.asset in assets]
+    for failure in failures:
+        context.log_event(dg.AssetObservation(asset_key=failure.asset, partition=failure.sku,
+                                              description=failure.message,
+                                              metadata=failure.metadata()))
+    _log_summary(context, outcomes, failures)
+    return failures
+
+
+def failure_of(failures: list[SkuFailure]) -> dg.Failure:
+    """The step failure that names every failed SKU (the run page shows the table)."""
+    table = "\n".join(f"| {f.sku} | {f.asset} | {f.message} |" for f in failures)
+    return dg.Failure(
+        description=f"{len({f.sku for f in failures})} SKU(s) failed: "
+                    + "; ".join(f"{f.sku} {f.asset}: {f.message}" for f in failures[:10]),
+        metadata={"failures": dg.MetadataValue.md(
+            "| SKU | asset | reason |\n|---|---|---|\n" + table)},
+        allow_retries=False)
 
 
 async def _run(resources: Resources, prices: PriceBook, settings: BatchSettings,
@@ -141,7 +175,7 @@ def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeou
     outcome = asyncio.run(_run(resources, prices, settings,
                                lambda runner: runner.collect(attempt)))
     if outcome.ok:
-        context.log_event(_materialization(outcome, prices))
+        context.log_event(_materialization(outcome, prices, resources.media_store))
         context.log.info(f"{outcome.asset} {outcome.sku}: collected task "
                          f"{outcome.attempt.task_id} into {outcome.stored.uri}")
     elif outcome.attempt is not None and outcome.attempt.status == Status.CANCELED:
@@ -153,22 +187,37 @@ def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeou
                                    "code": outcome.code or ""}, allow_retries=False)
 
 
-def _products(catalog: Catalog, skus: list[str]) -> tuple[list[Product], list[tuple[str, str, str]]]:
-    """The valid products for ``skus``, and a failure reason for every other SKU."""
+def _products(catalog: Catalog, skus: list[str],
+              assets: set[str]) -> tuple[list[Product], list[SkuFailure]]:
+    """The valid products for ``skus``, and a failure for every other SKU and selected asset
+    (a row that turned invalid after its SKU became a partition, or one no longer there)."""
     products, failures = [], []
     for sku in skus:
         if sku in catalog.by_sku:
             products.append(catalog.by_sku[sku])
         elif errors := catalog.invalid_skus.get(sku) or [e for e in catalog.errors
                                                          if e.sku == sku]:
-            why = "; ".join(str(e) for e in errors)
-            failures.append((sku, "catalog", f"invalid catalog row: {why}"))
+            why = "invalid catalog row: " + "; ".join(str(e) for e in errors)
+            failures += [SkuFailure(sku, asset, why, "InvalidCatalogRow", errors[0].row,
+                                    errors[0].column) for asset in sorted(assets)]
         else:
-            failures.append((sku, "catalog", f"SKU not in the catalog {catalog.source}"))
+            failures += [SkuFailure(sku, asset, f"SKU not in the catalog {catalog.source}",
+                                    "NotInCatalog") for asset in sorted(assets)]
     return products, failures
 
 
-def _materialization(outcome: Outcome, prices: PriceBook) -> dg.AssetMaterialization:
+def _not_applicable(asset: str, product: Product) -> dg.AssetMaterialization:
+    """Marks a partition the asset has nothing to make for: Dagster counts a partition planned
+    in a failed run and not materialized as FAILED, which would make "retry failed" select every
+    bag and accessory for ``model_shot`` forever."""
+    return dg.AssetMaterialization(
+        asset_key=asset, partition=product.sku,
+        description=f"Does not apply: category {product.category!r} gets no {asset}.",
+        metadata={"applies": False, "category": product.category})
+
+
+def _materialization(outcome: Outcome, prices: PriceBook,
+                     media_store: MediaStoreResource) -> dg.AssetMaterialization:
     attempt, stored = outcome.attempt, outcome.stored
     assert attempt is not None and stored is not None
     spec = REGISTRY.get(attempt.model)
@@ -178,8 +227,10 @@ def _materialization(outcome: Outcome, prices: PriceBook) -> dg.AssetMaterializa
     quantity = None if parsed is None else \
         parsed.image_count if spec.billing_unit == BillingUnit.IMAGE else parsed.seconds
     metadata: dict[str, object] = {
+        "applies": True,
         "dashscope/task_id": attempt.task_id,
         "dashscope/model": attempt.model,
+        "dashscope/prompt": prompt_of(attempt.request_body),
         "dashscope/parameters": dg.MetadataValue.json(attempt.request_body.get("parameters", {})),
         "dashscope/usage": dg.MetadataValue.json(usage),
         "dashscope/billed_units": float(quantity) if quantity is not None else None,
@@ -190,34 +241,26 @@ def _materialization(outcome: Outcome, prices: PriceBook) -> dg.AssetMaterializa
         f"dashscope.{attempt.model}.cost_cny": cost,
         "dashscope/paid_in_this_run": not outcome.reused,
         "media/uri": dg.MetadataValue.url(stored.uri) if stored.uri.startswith("s3://")
-        else dg.MetadataValue.path(stored.uri.removeprefix("file://")),
+        else stored.key,  # relative to the media store's root: the same on every machine
         "media/size_bytes": stored.size,
         "media/sha256": stored.sha256,
         **{f"media/{k}": v for k, v in outcome.media.items()},
     }
-    preview = _preview(outcome)
-    if preview:
-        metadata["preview"] = dg.MetadataValue.md(preview)
-    return dg.AssetMaterialization(asset_key=outcome.asset, partition=outcome.sku,
-                                   metadata={k: v for k, v in metadata.items() if v is not None})
+    return dg.AssetMaterialization(
+        asset_key=outcome.asset, partition=outcome.sku,
+        description=_thumbnail(media_store.get_store(), stored),
+        metadata={k: v for k, v in metadata.items() if v is not None})
 
 
-def _preview(outcome: Outcome) -> str | None:
-    """A small inline thumbnail for stills (the UI renders markdown images)."""
-    path = outcome.stored and outcome.stored.uri.startswith("file://") and \
-        outcome.stored.uri.removeprefix("file://")
-    if not path or outcome.asset == VIDEO:
-        return None
-    with Image.open(path) as img:
-        img.thumbnail((160, 160))
-        buf = io.BytesIO()
-        img.convert("RGB").save(buf, "JPEG", quality=70)
-    return f"![{outcome.asset} {outcome.sku}](data:image/jpeg;base64," \
-           f"{base64.b64encode(buf.getvalue()).decode()})"
+def _thumbnail(store: MediaStore, stored: StoredMedia) -> str:
+    """A small inline image (a video's first frame) as the event's markdown description, which
+    the UI shows as it is; metadata markdown would hide behind "Show Markdown"."""
+    data = thumbnail_jpeg(store.get_bytes(stored.key), video=stored.key.endswith(".mp4"))
+    return f"![preview](data:image/jpeg;base64,{base64.b64encode(data).decode()})"
 
 
 def _log_summary(context: dg.OpExecutionContext, outcomes: list[Outcome],
-                 failures: list[tuple[str, str, str]], ledger: Ledger) -> None:
+                 failures: list[SkuFailure]) -> None:
     by_model: dict[str, Decimal] = defaultdict(Decimal)
     for o in outcomes:
         if o.ok and not o.reused and o.attempt and o.attempt.cost is not None:
@@ -226,13 +269,14 @@ def _log_summary(context: dg.OpExecutionContext, outcomes: list[Outcome],
     lines = [f"{ok} generations stored ({sum(1 for o in outcomes if o.reused)} reused from "
              f"earlier runs), {len(failures)} failed"]
     lines += [f"  {model}: {amount} CNY" for model, amount in sorted(by_model.items())]
-    lines += [f"  FAILED {sku} {asset}: {why}" for sku, asset, why in failures]
+    lines += [f"  FAILED {f.sku} {f.asset}: {f.message}" for f in failures]
     context.log.info("Run summary:\n" + "\n".join(lines))
 
 
 def estimate(products: Iterable[Product], assets: set[str], defaults: VideoDefaults,
-             prices: PriceBook) -> list[dict]:
-    """What a batch would cost, from the catalog alone (nothing is built or sent)."""
+             prices: PriceBook, ledger: Ledger | None = None) -> list[dict]:
+    """What a batch would cost, from the catalog alone (nothing is built or sent). With the
+    ledger, a generation already stored for the same inputs is reused and costs nothing."""
     rows = []
     for p in products:
         for asset in ASSETS:
@@ -245,18 +289,41 @@ def estimate(products: Iterable[Product], assets: set[str], defaults: VideoDefau
             else:
                 model = BACKGROUND_MODEL if asset == BACKGROUND else model_shot_model(p)
                 params = {"n": 1}
-            cost = prices.estimate(REGISTRY.get(model), {"parameters": params})
-            rows.append({"sku": p.sku, "asset": asset, "model": model,
-                         "cost_cny": float(cost.amount) if cost else None})
+            latest = ledger.latest(asset, p.sku, p.input_fingerprints[asset]) if ledger else None
+            reused = latest is not None and latest.status == Status.STORED
+            cost = None if reused else prices.estimate(REGISTRY.get(model),
+                                                       {"parameters": params})
+            rows.append({"sku": p.sku, "asset": asset, "model": model, "reused": reused,
+                         "cost_cny": 0.0 if reused else float(cost.amount) if cost else None})
     return rows
 
 
 def _log_dry_run(context: dg.OpExecutionContext, products: list[Product], assets: set[str],
-                 defaults: VideoDefaults) -> None:
-    rows = estimate(products, assets, defaults, PriceBook.load())
+                 defaults: VideoDefaults, ledger: Ledger) -> None:
+    """Logs and records (one observation per asset, a table per SKU) what the batch would pay."""
+    rows = estimate(products, assets, defaults, PriceBook.load(), ledger)
     known = sum(r["cost_cny"] for r in rows if r["cost_cny"] is not None)
     unknown = [r for r in rows if r["cost_cny"] is None]
-    context.log.info(f"Dry run: {len(rows)} generations for {len(products)} SKUs would cost "
-                     f"{known:.2f} CNY" + (f" plus {len(unknown)} of unknown price" if unknown
-                                            else "") + "; nothing was submitted")
-
+    reused = [r for r in rows if r["reused"]]
+    summary = (f"Dry run: {len(rows) - len(reused)} generations to pay for {len(products)} SKUs "
+               f"would cost {known:.2f} CNY" + (f" plus {len(unknown)} of unknown price"
+                                                 if unknown else "")
+               + f"; {len(reused)} reused for free; nothing was submitted")
+    lines = [f"  {r['sku']:24s} {r['asset']:18s} {r['model']:28s} "
+             + ("reused" if r["reused"] else "unknown" if r["cost_cny"] is None
+                else f"{r['cost_cny']:.2f} CNY") for r in rows]
+    context.log.info(summary + "\n" + "\n".join(lines))
+    columns = [dg.TableColumn("sku"), dg.TableColumn("model"),
+               dg.TableColumn("reused", "bool"), dg.TableColumn("would_pay_cny", "float")]
+    for asset in sorted(assets):
+        mine = [r for r in rows if r["asset"] == asset]
+        context.log_event(dg.AssetObservation(asset_key=asset, description=summary, metadata={
+            "dry_run/would_pay_cny": sum(r["cost_cny"] or 0.0 for r in mine),
+            "dry_run/generations_to_pay": sum(1 for r in mine if not r["reused"]),
+            "dry_run/reused": sum(1 for r in mine if r["reused"]),
+            "dry_run/unpriced": sum(1 for r in mine if r["cost_cny"] is None),
+            "dry_run/by_sku": dg.MetadataValue.table(
+                [dg.TableRecord({"sku": r["sku"], "model": r["model"], "reused": r["reused"],
+                                 "would_pay_cny": r["cost_cny"]}) for r in mine],
+                schema=dg.TableSchema(columns)),
+        }))

@@ -4,18 +4,21 @@ for "everything for these SKUs" launched from the UI with a SKU list, and a nigh
 
 import dagster as dg
 
-from .assets import product_catalog
+from .assets import generation_costs, media_handoff, product_catalog, review_gallery
 from ..core.batch import ASSETS
-from .generation import POOL, GenerationConfig, Resources, collect_attempt, run_generation
+from .generation import (POOL, GenerationConfig, Resources, collect_attempt, failure_of,
+                         run_generation)
 from ..core.ledger import Status
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 from .sensors import fingerprints, register_skus
 
-# Checks run in their own job: in a batch where one SKU fails, checks in the same run would
-# be skipped for every SKU.
+# The checks run in the media step itself, on the run's SKUs. The config is spelled out so the
+# launchpad opens with every choice (budget, dry run, video settings) and its default.
 media_job = dg.define_asset_job(
-    "media_job", selection=dg.AssetSelection.assets(*ASSETS).without_checks(),
-    description="Generate backgrounds, model shots and videos for a batch of SKU partitions.",
+    "media_job", selection=dg.AssetSelection.assets(*ASSETS),
+    description="Generate backgrounds, model shots and videos for a batch of SKU partitions, "
+                "and decode each SKU's current files.",
+    config=dg.RunConfig(ops={"generate_media": GenerationConfig()}),
     run_tags={"wan/api": "dashscope"})
 
 
@@ -35,8 +38,10 @@ def generate_for_skus(context: dg.OpExecutionContext, config: SkuListConfig,
         raise dg.Failure(f"unknown asset(s) {sorted(unknown)}; choose from {list(ASSETS)}")
     if config.register_partitions:
         register_skus(context.instance, config.skus)
-    run_generation(context, config.skus, set(config.assets), config,
-                   Resources(dashscope, catalog, ledger, media_store))
+    failures = run_generation(context, config.skus, set(config.assets), config,
+                              Resources(dashscope, catalog, ledger, media_store))
+    if failures:
+        raise failure_of(failures)
 
 
 @dg.job(description="Generate media for a list of SKUs (launch from the UI with their SKUs).",
@@ -60,8 +65,10 @@ def refresh_catalog_media(context: dg.OpExecutionContext, config: RefreshConfig,
     todo = [sku for sku in skus if _needs_work(ledger, cat, sku)]
     context.log.info(f"{len(skus)} SKUs in the catalog, {len(new)} new partition(s), "
                      f"{len(todo)} SKU(s) to generate")
-    run_generation(context, todo, set(ASSETS), config,
-                   Resources(dashscope, catalog, ledger, media_store))
+    failures = run_generation(context, todo, set(ASSETS), config,
+                              Resources(dashscope, catalog, ledger, media_store))
+    if failures:
+        raise failure_of(failures)
 
 
 def _needs_work(ledger: LedgerResource, cat, sku: str) -> bool:
@@ -112,4 +119,8 @@ catalog_job = dg.define_asset_job("catalog_job", selection=[product_catalog])
 
 media_check_job = dg.define_asset_job(
     "media_check_job", selection=dg.AssetSelection.checks_for_assets(*ASSETS),
-    description="Decode the newest stored media with real decoders.")
+    description="Decode the current file of every SKU with real decoders.")
+
+review_job = dg.define_asset_job(
+    "review_job", selection=[generation_costs, review_gallery, media_handoff],
+    description="After a batch: the cost rollup, the review gallery and the hand-off export.")

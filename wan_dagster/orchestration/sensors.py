@@ -31,14 +31,9 @@ def register_skus(instance: dg.DagsterInstance, skus: Sequence[str]) -> list[str
 
 
 def fingerprints(catalog: Catalog) -> dict[str, str]:
-    """SKU -> what its generations depend on. An invalid row's fingerprint is its error text,
-    so fixing the row counts as a change and triggers it."""
-    result = {p.sku: p.fingerprint for p in catalog.products}
-    for sku, errors in catalog.invalid_skus.items():
-        if sku in catalog.skus:
-            text = "\n".join(str(e) for e in errors)
-            result[sku] = "invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    return result
+    """Valid SKU -> what its generations depend on. Invalid rows are left out: they never
+    become partitions (the catalog asset lists them); once fixed, a row appears here as new."""
+    return {p.sku: p.fingerprint for p in catalog.products}
 
 
 def batches(order: Sequence[str], wanted: set[str], size: int) -> list[tuple[str, str]]:
