@@ -156,7 +156,7 @@ def test_handoff_and_gallery_on_s3(emulator, s3_client, s3_bucket, s3_endpoint_u
     s3 = S3Resource(endpoint_url=s3_endpoint_url, aws_access_key_id="test",
                     aws_secret_access_key="test", region_name="us-east-1")
     defs = build_defs(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=str(catalog)),
         ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),

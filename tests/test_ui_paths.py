@@ -48,7 +48,7 @@ def reword_background(catalog: Path, sku: str) -> None:
 
 def resources(tmp_path: Path, emulator, catalog: Path) -> dict:
     return dict(
-        dashscope=DashScopeResource(api_key="sk-test", base_url=emulator.base_url,
+        dashscope=DashScopeResource(base_url=emulator.base_url,
                                     poll_scale=0.01),
         catalog=CatalogResource(path=str(catalog)),
         ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
@@ -182,7 +182,7 @@ def test_a_run_started_from_python_can_be_re_executed_from_the_ui(tmp_path, emul
                                                          LedgerResource, MediaStoreResource)
         root = os.environ["WAN_TEST_ROOT"]
         defs = build_defs(
-            dashscope=DashScopeResource(api_key="sk-test", base_url=os.environ["WAN_TEST_BASE_URL"],
+            dashscope=DashScopeResource(base_url=os.environ["WAN_TEST_BASE_URL"],
                                         poll_scale=0.01),
             catalog=CatalogResource(path=root + "/data/catalog.csv"),
             ledger=LedgerResource(url=f"sqlite:///{root}/ledger.db"),

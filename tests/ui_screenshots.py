@@ -37,8 +37,7 @@ def batch(home: Path) -> None:
     from wan_dagster.orchestration.sensors import fingerprints, register_skus
 
     with Emulator(time_scale=0.005) as emulator, dg.DagsterInstance.get() as instance:
-        defs = build_defs(dashscope=DashScopeResource(api_key="emulator",
-                                                      base_url=emulator.base_url))
+        defs = build_defs(dashscope=DashScopeResource(base_url=emulator.base_url))
         skus = list(fingerprints(defs.resources["catalog"].load()))
         register_skus(instance, skus)
         for job, tags in [("catalog_job", {}),
