@@ -60,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     import dagster as dg
 
-    from .command.progress import LOGGERS, QUIET, QUIET_CONSOLE, progress_logger
+    from .command.progress import LOGGERS, QUIET, progress_logger
     from .command.sensor_state import SensorCursor
     from .command.summary import render, summarise
     from .orchestration.defs import build_defs
+    from .orchestration.launch import execute_job_run
     from .orchestration.resources import CatalogResource, LedgerResource, MediaStoreResource
 
     started = time.monotonic()
@@ -75,8 +76,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
                        media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media"))),
             dg.Definitions(loggers={"progress": progress_logger}))
         defs.resources["catalog"].load()  # a file that is no table stops here, in one line
-        defs.get_job_def("catalog_job").execute_in_process(instance=instance, run_config=QUIET,
-                                                           raise_on_error=False)
+        execute_job_run(defs, instance, "catalog_job", run_config=QUIET)
         cursor = SensorCursor(instance, REPO / "workspace.yaml")
         tick, requested = _tick(defs, instance, cursor.get())
         run_config = {**LOGGERS, "ops": {"generate_media": {"config": _generation_config(args)}}}
@@ -88,10 +88,8 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
             print("Dry run: nothing was submitted (the estimate is above and in each run's log).")
             return 128 + stopped if stopped is not None else 0
         if stopped is None:
-            dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
-                           resources={"ledger": defs.resources["ledger"]}, run_config=QUIET_CONSOLE)
-            checks = defs.get_job_def("media_check_job").execute_in_process(
-                instance=instance, run_config=QUIET, raise_on_error=False)
+            execute_job_run(defs, instance, "review_job", run_config=QUIET)
+            checks = execute_job_run(defs, instance, "media_check_job", run_config=QUIET)
         summary = summarise(defs.resources["catalog"].load(), defs.resources["ledger"].ledger,
                             run_ids)
         print(render(summary))
@@ -99,7 +97,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
             print(f"Stopped by {stopped.name}: the interrupted run canceled its pending tasks "
                   "and withdrew unsent submissions; no further run was started.")
             return 128 + stopped
-        print(_checks_line(checks))
+        print(_checks_line(instance, checks.run_id))
         print(f"Outputs: {(Path(args.out) / 'media').resolve()} "
               f"({time.monotonic() - started:.0f} s wall time)")
         return EXIT_FAILED_SKUS if summary.failed else 0
@@ -201,7 +199,8 @@ def _run_requests(defs, instance, requests: list, run_config: dict, stops, commi
     signal, if any."""
     from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
-    job = defs.get_job_def("media_job")
+    from .orchestration.launch import execute_job_run
+
     order = instance.get_dynamic_partitions("sku")
     run_ids: list[str] = []
     for number, (request, from_sensor) in enumerate(requests, 1):
@@ -209,10 +208,10 @@ def _run_requests(defs, instance, requests: list, run_config: dict, stops, commi
         print(f"Run {number}/{len(requests)}: {len(skus)} SKU(s), {skus[0]}"
               + (f" .. {skus[-1]}" if len(skus) > 1 else ""))
         sensor_tags = {SENSOR_NAME_TAG: "catalog_sensor", RUN_KEY_TAG: request.run_key}
-        result = job.execute_in_process(
-            instance=instance, partition_key=request.partition_key, run_config=run_config,
-            tags={**request.tags, **(sensor_tags if from_sensor else {})}, raise_on_error=False)
-        run_ids.append(result.run_id)
+        run = execute_job_run(defs, instance, "media_job", partition_key=request.partition_key,
+                              run_config=run_config,
+                              tags={**request.tags, **(sensor_tags if from_sensor else {})})
+        run_ids.append(run.run_id)
         if stops.received is not None:
             return run_ids, stops.received
         if from_sensor and commit is not None:
@@ -230,9 +229,12 @@ def _skus_of(request, order: list[str]) -> list[str]:
     return order[order.index(first):order.index(last) + 1]
 
 
-def _checks_line(checks) -> str:
-    evaluations = [e.event_specific_data for e in checks.all_events
-                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+def _checks_line(instance, run_id: str) -> str:
+    import dagster as dg
+
+    evaluations = [record.event_log_entry.dagster_event.event_specific_data
+                   for record in instance.get_records_for_run(
+                       run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records]
     return "Media checks: " + ", ".join(
         f"{e.asset_key.to_user_string()} {'passed' if e.passed else 'FAILED'} "
         f"({e.metadata['checked'].value} decoded)" for e in evaluations)

@@ -45,5 +45,3 @@ def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
 LOGGERS = {"loggers": {"progress": {}}}
 #: Run config for runs whose logs nobody needs on the terminal (the catalog, the checks).
 QUIET = {"loggers": {"progress": {"config": {"quiet": True}}}}
-#: The same for runs outside the command's Definitions (Dagster's default console logger).
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
