@@ -15,7 +15,7 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from wan_dagster.core.batch import BACKGROUND, MODEL_SHOT, VIDEO
+from wan_dagster.core.batch import MODEL_SHOT
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.dashscope.registry import REGISTRY, TIER_PIXELS, Output, run_time
 from wan_dagster.core.plan import BACKGROUND_MODEL, DEFAULT_VIDEO, model_shot_model, video_settings

@@ -60,21 +60,20 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     import dagster as dg
 
-    from .command.progress import LOGGERS, QUIET, progress_logger
     from .command.sensor_state import SensorCursor
     from .command.summary import render, summarise
     from .orchestration.defs import build_defs
     from .orchestration.launch import execute_job_run
+    from .orchestration.progress import LOGGERS, QUIET
     from .orchestration.resources import CatalogResource, LedgerResource, MediaStoreResource
 
     started = time.monotonic()
     with _dashscope(args) as (dashscope, where), dg.DagsterInstance.get() as instance:
         print(f"{where}\nDAGSTER_HOME={os.environ['DAGSTER_HOME']}")
-        defs = dg.Definitions.merge(
-            build_defs(dashscope=dashscope, catalog=CatalogResource(path=str(args.catalog)),
-                       ledger=LedgerResource(url=args.ledger or ""),
-                       media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media"))),
-            dg.Definitions(loggers={"progress": progress_logger}))
+        defs = build_defs(
+            dashscope=dashscope, catalog=CatalogResource(path=str(args.catalog)),
+            ledger=LedgerResource(url=args.ledger or ""),
+            media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")))
         defs.resources["catalog"].load()  # a file that is no table stops here, in one line
         execute_job_run(defs, instance, "catalog_job", run_config=QUIET)
         cursor = SensorCursor(instance, REPO / "workspace.yaml")

@@ -19,6 +19,7 @@ import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator

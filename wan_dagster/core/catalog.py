@@ -490,9 +490,9 @@ def _duplicates(skus: list[str | None]) -> dict[int, list[tuple[str, str]]]:
         if sku is not None:
             rows[_identity(sku)].append(number)
     found: dict[int, list[tuple[str, str]]] = {}
-    for numbers in (numbers for numbers in rows.values() if len(numbers) > 1):
-        for number in numbers:
-            others = [other for other in numbers if other != number]
+    for same in (found_on for found_on in rows.values() if len(found_on) > 1):
+        for number in same:
+            others = [other for other in same if other != number]
             rule = "duplicate: also on row(s) " + ", ".join(map(str, others))
             if lookalikes := list(dict.fromkeys(skus[other - 1] for other in others
                                                 if skus[other - 1] != skus[number - 1])):

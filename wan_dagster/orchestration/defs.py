@@ -10,6 +10,7 @@ from .assets import (generate_media, generation_costs, media_handoff, product_ca
 from .jobs import (catalog_job, collect_job, media_check_job, media_job, nightly_refresh,
                    nightly_refresh_job, review_job, sku_list_job)
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
+from .progress import progress_logger
 from .sensors import build_catalog_sensor
 from .task_sensor import build_task_sensor
 
@@ -41,6 +42,7 @@ def build_defs(*, dashscope: DashScopeResource | None = None,
     ``dagster_celery.celery_executor`` (None: Dagster's default, multiprocess)."""
     return dg.Definitions(
         executor=executor,
+        loggers={**dg.default_loggers(), "progress": progress_logger},
         assets=[product_catalog, generate_media, generation_costs, review_gallery, media_handoff],
         jobs=[media_job, sku_list_job, nightly_refresh_job, catalog_job, media_check_job,
               collect_job, review_job],

@@ -1,6 +1,7 @@
-"""The main command's Dagster logger: one counted line per generation on stdout
+"""A Dagster logger for terminals: one counted line per generation on stdout
 (``[3/57] background_image APP-1001: stored``), a dry run's estimate and the warnings a step
-raises, nothing else.
+raises, nothing else. The main command routes its runs' logs through it; it is part of the
+project's Definitions so that the UI can re-execute those runs with their run config.
 Dagster's own DEBUG event stream stays in the run's event log, where the UI shows it."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class _ProgressHandler(logging.Handler):
            description="Counted per-generation progress lines and step warnings on stdout; "
                        "nothing when quiet.")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.getLogger("wan_dagster.command.progress")
+    logger = logging.getLogger("wan_dagster.progress")
     logger.setLevel(logging.CRITICAL + 1 if init_context.logger_config["quiet"] else logging.INFO)
     logger.propagate = False
     if not logger.handlers:
