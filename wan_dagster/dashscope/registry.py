@@ -1,8 +1,9 @@
 """The model registry: the one place that knows each DashScope model.
 
 Endpoint, parameters (with per-model enums and defaults), input limits, rate limits, usage
-vocabulary, output geometry and region availability all live here, so that the client's
-validation, the emulator's behaviour, pricing and the pipeline never disagree. Prices live in
+vocabulary, output geometry, region availability and how a model is sold (pay-as-you-go or
+a free trial only) all live here, so that the client's validation, the emulator's behaviour,
+pricing and the pipeline never disagree. Prices live in
 the price book (``prices.json``) because users override them.
 
 Facts cite the extracted references in ``shared/reference`` (which cite the seeds). Where the
@@ -426,6 +427,41 @@ def run_time(output: Output, duration_s: float | None = None, pixels: int | None
     return RunTime(bounded(typical * (1 - _VIDEO_SPREAD)), bounded(typical * (1 + _VIDEO_SPREAD)))
 
 
+# --------------------------------------------------------------------------- how a model is sold
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """How a model is sold: pay-as-you-go (``PAYG``), or a free trial only (``trial_only``).
+
+    A trial-only model gives each account ``free_quota`` units of its billing unit; once they
+    are used the model cannot be called at all and cannot be bought ("免费额度用完后不可调用且
+    不支持付费", seed 000 L1996). Failed tasks use none of the quota (L573). ``replacements``
+    are the purchasable models the seeds recommend instead (none where they say only "敬请关注
+    后续动态", stay tuned)."""
+
+    free_quota: int | None = None
+    replacements: tuple[str, ...] = ()
+
+    @property
+    def trial_only(self) -> bool:
+        return self.free_quota is not None
+
+
+PAYG = Purchase()
+
+
+def trial_only(free_quota: int, *replacements: str) -> Purchase:
+    """A model that is free while its trial quota lasts and can never be bought."""
+    return Purchase(free_quota, replacements)
+
+
+#: Wan image editing, which the trial-only image-editing pages recommend instead
+#: ("推荐参考图像编辑-通义千问或图像编辑-通义万相获取替代方案", seed 000 L1996, L2752; the
+#: Qwen models are not in this registry).
+_WAN_IMAGE_EDIT = ("wanx2.1-imageedit", "wan2.5-i2i-preview")
+
+
 # --------------------------------------------------------------------------- model spec
 
 
@@ -455,6 +491,7 @@ class ModelSpec:
     regions: frozenset[Region] = frozenset({Region.BEIJING})
     #: Synchronous endpoints (detect) answer directly and take no ``X-DashScope-Async``.
     asynchronous: bool = True
+    purchase: Purchase = PAYG
     notes: str = ""
     #: Name that other regions use for the same model (Singapore says ``wan2.1-*``).
     aliases: dict[Region, str] = field(default_factory=dict)
@@ -623,7 +660,9 @@ def _image_models() -> list[ModelSpec]:
                 MediaField("mask_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
                 MediaField("background_image_url", rule=VIRTUAL_MODEL_RULE),
             ),
-            notes="Free trial only. Prompt length is not documented; 800 is our own guard.",
+            # V2's cells are merged with V1's in the quota table (seed 000 L2079-2084)
+            purchase=trial_only(500, *_WAN_IMAGE_EDIT),
+            notes="Prompt length is not documented; 800 is our own guard.",
         ),
         ModelSpec(
             "wanx-virtualmodel", Family.VIRTUAL_MODEL, Endpoint.VIRTUAL_MODEL, Output.IMAGE,
@@ -639,7 +678,8 @@ def _image_models() -> list[ModelSpec]:
                 MediaField("base_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
                 MediaField("mask_image_url", rule=VIRTUAL_MODEL_RULE, required=True),
             ),
-            notes="Free trial only; real-person photos only.",
+            purchase=trial_only(500, *_WAN_IMAGE_EDIT),  # seed 000 L1996, 500张 L2083
+            notes="Real-person photos only.",
         ),
         ModelSpec(
             "shoemodel-v1", Family.SHOE_MODEL, Endpoint.VIRTUAL_MODEL, Output.IMAGE,
@@ -649,7 +689,9 @@ def _image_models() -> list[ModelSpec]:
                 MediaField("template_image_url", rule=SHOE_RULE, required=True),
                 MediaField("shoe_image_url", rule=SHOE_RULE, required=True, max_items=2),
             ),
-            notes="Free trial only. Fewer than 3 shoe views.",
+            # seed 000 L2248, 500张 L2280; no replacement named ("敬请关注后续动态", L2282)
+            purchase=trial_only(500),
+            notes="Fewer than 3 shoe views.",
         ),
         ModelSpec(
             "image-out-painting", Family.OUT_PAINTING, Endpoint.OUT_PAINTING, Output.IMAGE,
@@ -731,14 +773,17 @@ def _image_models() -> list[ModelSpec]:
                 Param("generate_num", "input", int, default=1, minimum=1, maximum=4),
             ),
             shared_word_limits=(SharedWordLimit(("prompt_text_zh", "prompt_text_en"), 50),),
-            notes="Free trial only. Prompts: 50 words across Chinese and English together "
-                  "(seed 000 L2429).",
+            # seed 000 L2381 (text-to-image recommended instead), 500张 L2421
+            purchase=trial_only(500, "wan2.6-t2i", "wan2.5-t2i-preview", "wan2.2-t2i-flash",
+                                "wanx2.0-t2i-turbo"),
+            notes="Prompts: 50 words across Chinese and English together (seed 000 L2429).",
         ),
         ModelSpec(
             "image-instance-segmentation", Family.SEGMENTATION, Endpoint.IMAGE2IMAGE, Output.IMAGE,
             "results[].url", BillingUnit.IMAGE, _IMAGE_USAGE, Limits(2, 1),
             media=(MediaField("image_url", rule=SEGMENT_RULE, required=True),),
-            notes="Free trial only.",
+            # seed 000 L2669, 500张 L2702; no replacement named (L2704)
+            purchase=trial_only(500),
         ),
         ModelSpec(
             "image-erase-completion", Family.ERASE, Endpoint.IMAGE2IMAGE, Output.IMAGE,
@@ -748,7 +793,7 @@ def _image_models() -> list[ModelSpec]:
             media=(MediaField("image_url", rule=SEGMENT_RULE, required=True),
                    MediaField("mask_url", rule=SEGMENT_RULE, required=True),
                    MediaField("foreground_url", rule=SEGMENT_RULE)),
-            notes="Free trial only.",
+            purchase=trial_only(500, *_WAN_IMAGE_EDIT),  # seed 000 L2752, 500张 L2791
         ),
         ModelSpec(
             "wanx-x-painting", Family.X_PAINTING, Endpoint.IMAGE2IMAGE, Output.IMAGE,
@@ -758,7 +803,8 @@ def _image_models() -> list[ModelSpec]:
                     Param("n", "parameters", int, default=1, minimum=1, maximum=4)),
             media=(MediaField("base_image_url", rule=X_PAINT_RULE, required=True),
                    MediaField("mask_image_url", rule=X_PAINT_RULE, required=True)),
-            notes="Free trial only.",
+            # seed 000 L2897 ("图像编辑-通义万相2.1" instead), 500张 L2956
+            purchase=trial_only(500, "wanx2.1-imageedit"),
         ),
         *[
             ModelSpec(
