@@ -10,6 +10,7 @@ from typing import Iterable
 
 from ..core.catalog import Catalog
 from ..core.ledger import Ledger, Status
+from ..dashscope.pricing import trial_terms
 
 
 @dataclass
@@ -78,6 +79,11 @@ def render(summary: Summary) -> str:
     lines.append("Cost by model (CNY, from the usage the service returned): "
                  "this command / all runs so far")
     for model in sorted(summary.cumulative.count):
+        terms = trial_terms(model)
+        if terms is not None:  # its 0 is no price: say what it is instead
+            lines.append(f"  {model:32s} {terms}: {summary.this_run.count.get(model, 0):3d} / "
+                         f"{summary.cumulative.count[model]:3d} generations")
+            continue
         unpriced = summary.cumulative.unpriced.get(model, 0)
         note = f"  ({unpriced} with no published CNY price)" if unpriced else ""
         lines.append(f"  {model:32s} {summary.this_run.cost.get(model, Decimal(0)):8.2f} "

@@ -2,7 +2,10 @@
 
 A price row may be selected by resolution tier, audio and ``video_ratio`` (animate mode, EMO
 frame). Cost is computed from what the service returned; a dry run estimates from the request
-instead. A model with no price row gets ``None``: an unknown price is never guessed.
+instead. A model with no price row gets ``None``: an unknown price is never guessed. A
+free-trial-only model (registry ``Purchase``) has no price row and costs nothing, but its cost
+says so (``Cost.free_trial_quota``) and reports print its terms (``cost_text``), never a 0 that
+would read as a price.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from importlib import resources
 from os import PathLike
 from typing import Any, Mapping
 
-from .registry import BillingUnit, ModelSpec, tier_of_size
+from .registry import REGISTRY, BillingUnit, ModelSpec, Registry, tier_of_size
 from .types import Usage
 
 
@@ -40,6 +43,12 @@ class Cost:
     amount: Decimal
     currency: str
     selectors: Mapping[str, Any] = field(default_factory=dict)
+    #: Set for a free-trial-only model: ``amount`` is 0 while its trial quota (this many
+    #: units per account) lasts, and then the model cannot be called or bought at all.
+    free_trial_quota: int | None = None
+
+    def __str__(self) -> str:
+        return cost_text(self.model, self.amount, self.currency)
 
 
 @dataclass(frozen=True)
@@ -104,12 +113,35 @@ class PriceBook:
         return self._price(spec, Decimal(str(quantity)), billing_key(spec, request, None))
 
     def _price(self, spec: ModelSpec, quantity: Decimal, key: BillingKey) -> Cost | None:
+        selectors = {k: v for k, v in vars(key).items() if v is not None}
+        trial = spec.purchase.free_quota
+        if trial is not None:
+            return Cost(spec.name, spec.billing_unit, quantity, Decimal(0), Decimal(0),
+                        self.currency, selectors, free_trial_quota=trial)
         price = self.unit_price(spec.name, key)
         if price is None:
             return None
-        selectors = {k: v for k, v in vars(key).items() if v is not None}
         return Cost(spec.name, spec.billing_unit, quantity, price, quantity * price,
                     self.currency, selectors)
+
+
+def trial_terms(model: str, registry: Registry = REGISTRY) -> str | None:
+    """How a free-trial-only model is paid for, in words; None for a model that is sold."""
+    spec = registry.get(model) if model in registry else None
+    if spec is None or spec.purchase.free_quota is None:
+        return None
+    return (f"free while the trial quota lasts ({spec.purchase.free_quota} "
+            f"{spec.billing_unit.value}s), not purchasable")
+
+
+def cost_text(model: str, amount: Decimal | float | None, currency: str = "CNY",
+              registry: Registry = REGISTRY) -> str:
+    """An amount as reports print it: "0.14 CNY", "unknown" without a published price, and a
+    free-trial-only model's terms (``trial_terms``) instead of its 0."""
+    terms = trial_terms(model, registry)
+    if terms is not None:
+        return terms
+    return "unknown" if amount is None else f"{amount:.2f} {currency}"
 
 
 def billing_key(spec: ModelSpec, request: Mapping[str, Any] | None, usage: Usage | None) -> BillingKey:

@@ -15,6 +15,7 @@ from ..core.ledger import Attempt, Ledger, Status
 from ..core.review import review
 from ..core.store import MediaStore, media_key, portable_uri
 from ..dashscope.mediainfo import MediaError, probe_image, probe_video
+from ..dashscope.pricing import cost_text
 from ..dashscope.registry import TIER_PIXELS
 from .generation import POOL, GenerationConfig, Resources, failure_of, run_generation
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
@@ -112,8 +113,8 @@ def generation_costs(ledger: LedgerResource) -> dg.Output:
     by_model = frame.groupby("model").agg(cost_cny=("cost_cny", lambda c: c.sum(min_count=1)),
                                           generations=("generations", "sum"),
                                           unpriced=("unpriced", "sum"))
-    table = "| model | CNY | generations | unpriced |\n|---|---|---|---|\n" + "\n".join(
-        f"| {m} | {'unknown' if pd.isna(r.cost_cny) else f'{r.cost_cny:.2f}'} | "
+    table = "| model | cost | generations | unpriced |\n|---|---|---|---|\n" + "\n".join(
+        f"| {m} | {cost_text(m, None if pd.isna(r.cost_cny) else r.cost_cny)} | "
         f"{r.generations} | {r.unpriced} |" for m, r in by_model.iterrows())
     return dg.Output(frame, metadata={
         "total_cny": float(frame["cost_cny"].sum()),

@@ -17,6 +17,7 @@ from ..core.catalog import Catalog, Product
 from ..core.review import prompt_of, thumbnail_jpeg
 from ..core.store import MediaStore, StoredMedia
 from ..dashscope import REGISTRY, PriceBook, Usage
+from ..dashscope.pricing import cost_text, trial_terms
 from ..dashscope.registry import BillingUnit
 from ..core.ledger import Ledger, Status
 from ..core.plan import BACKGROUND_MODEL, VideoDefaults, model_shot_model, video_settings
@@ -238,6 +239,7 @@ def _materialization(outcome: Outcome, prices: PriceBook,
         "dashscope/unit_price_cny": float(Decimal(str(cost)) / Decimal(str(quantity)))
         if cost is not None and quantity else None,
         "dashscope/cost_cny": cost,
+        "dashscope/free_trial": trial_terms(attempt.model),  # its 0 CNY is not a price
         f"dashscope.{attempt.model}.cost_cny": cost,
         "dashscope/paid_in_this_run": not outcome.reused,
         "media/uri": dg.MetadataValue.url(stored.uri) if stored.uri.startswith("s3://")
@@ -310,8 +312,7 @@ def _log_dry_run(context: dg.OpExecutionContext, products: list[Product], assets
                                                  if unknown else "")
                + f"; {len(reused)} reused for free; nothing was submitted")
     lines = [f"  {r['sku']:24s} {r['asset']:18s} {r['model']:28s} "
-             + ("reused" if r["reused"] else "unknown" if r["cost_cny"] is None
-                else f"{r['cost_cny']:.2f} CNY") for r in rows]
+             + ("reused" if r["reused"] else cost_text(r["model"], r["cost_cny"])) for r in rows]
     context.log.info(summary + "\n" + "\n".join(lines))
     columns = [dg.TableColumn("sku"), dg.TableColumn("model"),
                dg.TableColumn("reused", "bool"), dg.TableColumn("would_pay_cny", "float")]
