@@ -14,6 +14,8 @@ import sys
 import threading
 from dataclasses import fields
 
+from wan_dagster.dashscope.registry import REGISTRY
+
 from .app import DEFAULT_MAX_QUEUE, Emulator
 from .faults import RATE_FIELDS, FaultConfig
 
@@ -36,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
                         help="PENDING tasks per model before 429 Throttling.AllocationQuota")
+    parser.add_argument("--free-quota", action="append", default=[], metavar="[MODEL=]IMAGES",
+                        help="free quota per API key of a free-trial-only model (every one "
+                             "without MODEL=); repeatable; default: the registry's (500)")
     parser.add_argument("--public-url", default=None,
                         help="base URL clients reach this server by (default http://HOST:PORT)")
     parser.add_argument("--data-dir", default=None,
@@ -48,6 +53,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             type=_probability if rate else float,
                             metavar="RATE" if rate else "FACTOR", help=f.metadata["help"])
     return parser.parse_args(argv)
+
+
+def _free_quota(settings: list[str]) -> dict[str, int]:
+    """``--free-quota`` values as limits per model; a bare number applies to every
+    trial-only model (the emulator refuses a model that is not one, or a bad number)."""
+    limits: dict[str, int] = {}
+    for setting in settings:
+        model, _, images = setting.rpartition("=")
+        models = [model] if model else [s.name for s in REGISTRY if s.purchase.trial_only]
+        try:
+            limits.update(dict.fromkeys(models, int(images)))
+        except ValueError:
+            raise ValueError(f"--free-quota {setting!r}: IMAGES must be a whole number") from None
+    return limits
 
 
 def _probability(text: str) -> float:
@@ -67,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                             api_key=args.api_key or os.environ.get(API_KEY_ENV),
                             time_scale=args.time_scale, faults=config, seed=args.seed,
                             max_queue_per_model=args.max_queue, public_url=args.public_url,
-                            data_dir=args.data_dir)
+                            data_dir=args.data_dir, free_quota=_free_quota(args.free_quota))
     except (ValueError, OSError) as exc:  # bad settings, or the port is taken
         print(f"error: {exc}", file=sys.stderr)
         return 2

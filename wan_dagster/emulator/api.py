@@ -25,6 +25,7 @@ from .detect import detect_output
 from .faults import Faults
 from .inputs import Fetcher, Requester, TaskFailure
 from .limits import SlidingWindowLimiter
+from .quota import FreeQuotaUsedUp, account_of
 from .results import Facts, billed_quantity, parse_list_time, usage_for
 from .tasks import QueueFull, Tasks
 from .uploads import Uploads
@@ -84,10 +85,10 @@ class DashScopeApi:
 
     def authenticate(self, authorization: str | None) -> None:
         """Raise 401 unless the bearer key is acceptable: the configured key, or any non-empty
-        key when none is configured. All keys share one account (they see the same tasks)."""
-        scheme, _, key = (authorization or "").partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer" or not key:
+        key when none is configured. All keys see the same tasks; each has its own free quota
+        of the trial-only models (``quota.py``)."""
+        key = _bearer_key(authorization)
+        if not key:
             raise ApiError(401, "InvalidApiKey", "No API-key provided.")
         if self._api_key is not None and not hmac.compare_digest(key.encode(),
                                                                  self._api_key.encode()):
@@ -106,11 +107,18 @@ class DashScopeApi:
                 task = self._tasks.submit(
                     spec, body, fingerprint=fingerprint(body),
                     request_id=new_request_id(),
-                    oss_resolve=_enabled(headers, "x-dashscope-ossresourceresolve"))
+                    oss_resolve=_enabled(headers, "x-dashscope-ossresourceresolve"),
+                    account=account_of(_bearer_key(headers.get("authorization"))))
             except QueueFull:
                 self._counters.add("throttled")
                 raise ApiError(429, "Throttling.AllocationQuota", f"Too many tasks are queued "
                                f"for model {spec.name}, please try again later.") from None
+            except FreeQuotaUsedUp:
+                # the code: see dashscope.errors.FREE_QUOTA_CODES (the seeds name none)
+                self._counters.add("quota_refused")
+                raise ApiError(403, "AllocationQuota.FreeTierOnly",
+                               "The free tier of the model has been exhausted, and the model "
+                               "cannot be purchased.") from None
             self._counters.created(task.fingerprint)
             answer = Reply(200, {"output": {"task_id": task.task_id, "task_status": "PENDING"},
                                  "request_id": task.request_id})
@@ -242,6 +250,12 @@ class DashScopeApi:
             raise ApiError(400, "InvalidParameter", "Model not exist.")
         return Reply(200, {"request_id": new_request_id(),
                            "data": self._uploads.policy(model)})
+
+
+def _bearer_key(authorization: str | None) -> str:
+    """The key of ``Authorization: Bearer KEY`` ("" when there is none)."""
+    scheme, _, key = (authorization or "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
 
 
 def _enabled(headers: Mapping[str, str], name: str) -> bool:

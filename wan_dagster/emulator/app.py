@@ -9,6 +9,7 @@ import secrets
 import ssl
 import threading
 from types import TracebackType
+from typing import Mapping
 
 import httpx
 
@@ -21,6 +22,7 @@ from .clock import Clock
 from .faults import FaultConfig, Faults
 from .inputs import DOWNLOAD_TIMEOUT_SECONDS, Fetcher
 from .oss import Signer
+from .quota import FreeQuota
 from .server import API_PREFIX, EmulatorHTTPServer
 from .tasks import Tasks
 from .uploads import Uploads
@@ -37,20 +39,22 @@ class Emulator:
     ``with Emulator(time_scale=0.01) as emu: client = Client(base_url=emu.base_url)``. The
     socket is bound at construction (so ``base_url`` is known at once) and served from
     ``start()`` until ``stop()``. ``bill``, ``counters``, ``faults`` and ``clock`` give tests
-    the same view that ``/admin/...`` gives other processes.
+    the same view that ``/admin/...`` gives other processes. ``free_quota`` sets the free
+    quota (images per API key) of some trial-only models; the rest keep the registry's.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  time_scale: float = 1.0, faults: FaultConfig | None = None, seed: int = 0, *,
                  max_queue_per_model: int = DEFAULT_MAX_QUEUE, public_url: str | None = None,
                  data_dir: str | os.PathLike[str] | None = None, registry: Registry = REGISTRY,
-                 workers: int | None = None):
+                 workers: int | None = None, free_quota: Mapping[str, int] | None = None):
         if api_key is not None and not api_key.strip():
             raise ValueError("api_key must be None (accept any key) or a non-empty key")
         self.clock = Clock(time_scale)
         self.faults = Faults(faults, seed)
         self.counters = Counters(self.faults)
         self.bill = Bill()
+        self.quota = FreeQuota(registry, free_quota)
         self.signer = Signer(secrets.token_bytes(32))
         self._http = EmulatorHTTPServer(host, port, self)  # first: a taken port leaves no trace
         self.blobs = BlobStore(data_dir)
@@ -59,7 +63,8 @@ class Emulator:
         self.uploads = Uploads(self.clock, self.signer, self.blobs, f"{self.url}/oss")
         fetcher = Fetcher(self._fetch_client, self.uploads,
                           self.clock.scaled(DOWNLOAD_TIMEOUT_SECONDS))
-        self.tasks = Tasks(clock=self.clock, faults=self.faults, bill=self.bill, blobs=self.blobs,
+        self.tasks = Tasks(clock=self.clock, faults=self.faults, bill=self.bill,
+                           quota=self.quota, blobs=self.blobs,
                            signer=self.signer, fetcher=fetcher, public_url=self.url,
                            max_queue=max_queue_per_model, seed=seed,
                            workers=workers or max(2, os.cpu_count() or 2))
@@ -110,8 +115,10 @@ class Emulator:
         self.blobs.close()
 
     def reset(self) -> None:
-        """Forget tasks, uploads, bill, counters, rate windows and runtime fault changes."""
+        """Forget tasks, uploads, bill, counters, rate windows, free quota used and runtime
+        fault and quota changes."""
         self.tasks.clear()
+        self.quota.clear()
         self.uploads.clear()
         self.bill.clear()
         self.counters.clear()

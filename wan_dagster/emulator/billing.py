@@ -71,10 +71,12 @@ class Bill:
 
 class Counters:
     """Request counts. ``creates`` counts accepted creates (tasks made); ``throttled`` the 429s
-    sent; the others count requests received, whatever their answer. Injected faults are
-    counted by ``Faults`` and reported here too."""
+    sent; ``quota_refused`` the creates refused because a free quota was used up; the others
+    count requests received, whatever their answer. Injected faults are counted by ``Faults``
+    and reported here too."""
 
-    NAMES = ("creates", "throttled", "fetches", "lists", "cancels", "downloads")
+    NAMES = ("creates", "throttled", "quota_refused", "fetches", "lists", "cancels",
+             "downloads")
 
     def __init__(self, faults: Faults) -> None:
         self._faults = faults

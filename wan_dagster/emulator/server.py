@@ -31,6 +31,7 @@ from .blobs import BlobStore
 from .clock import Clock
 from .faults import Faults
 from .oss import OssError, Signer
+from .quota import FreeQuota
 from .uploads import MAX_FILE_SIZE_MB, Uploads
 
 log = logging.getLogger("wan_dagster.emulator")
@@ -48,6 +49,7 @@ class EmulatorParts(Protocol):
     blobs: BlobStore
     faults: Faults
     bill: Bill
+    quota: FreeQuota
 
     def reset(self) -> None: ...
 
@@ -376,6 +378,10 @@ class Handler(BaseHTTPRequestHandler):
                 emulator.faults.inject(body.get("stage", ""), body.get("kind", ""),
                                        int(body.get("times", 1)))
                 result = {"injected": body}
+            elif route == ("GET", "/admin/quota"):
+                result = emulator.quota.snapshot()
+            elif route == ("POST", "/admin/quota"):
+                result = emulator.quota.set_limits(body)
             elif route == ("POST", "/admin/advance"):
                 emulator.clock.advance(float(body["seconds"]))
                 result = {"advanced_seconds": float(body["seconds"])}

@@ -8,8 +8,8 @@ Ended tasks and their result files vanish RESULT_TTL_SECONDS (scaled) after they
 
 Locking: every task field is read and written under ``self._cond`` (one lock for the store,
 the queues and the slot counts). Workers never touch a Task: they hand their outcome to
-``_deliver``. Under the lock only leaf locks are taken (Bill, Faults); file I/O and rendering
-happen outside it.
+``_deliver``. Under the lock only leaf locks are taken (Bill, Faults, FreeQuota); file I/O and
+rendering happen outside it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .faults import Faults
 from .generate import Rendered, param_value, render, requested_count
 from .inputs import Fetcher, Requester, TaskFailure
 from .oss import Signer
+from .quota import FreeQuota
 from .results import (Facts, billed_quantity, prompt_output, result_output, service_time,
                       usage_for)
 
@@ -89,12 +90,13 @@ class Task:
 class Tasks:
     """The task store and its scheduler thread."""
 
-    def __init__(self, *, clock: Clock, faults: Faults, bill: Bill, blobs: BlobStore,
-                 signer: Signer, fetcher: Fetcher, public_url: str, max_queue: int, seed: int,
-                 workers: int):
+    def __init__(self, *, clock: Clock, faults: Faults, bill: Bill, quota: FreeQuota,
+                 blobs: BlobStore, signer: Signer, fetcher: Fetcher, public_url: str,
+                 max_queue: int, seed: int, workers: int):
         self._clock = clock
         self._faults = faults
         self._bill = bill
+        self._quota = quota
         self._blobs = blobs
         self._signer = signer
         self._fetcher = fetcher
@@ -145,8 +147,9 @@ class Tasks:
     # ------------------------------------------------------------------ the API's operations
 
     def submit(self, spec: ModelSpec, body: dict[str, Any], *, fingerprint: str,
-               request_id: str, oss_resolve: bool) -> Task:
-        """Create a PENDING task, queued FIFO behind its model's others. Raises QueueFull."""
+               request_id: str, oss_resolve: bool, account: str) -> Task:
+        """Create a PENDING task, queued FIFO behind its model's others. Raises QueueFull, or
+        FreeQuotaUsedUp when ``account``'s free quota of a trial-only model cannot cover it."""
         with self._cond:
             queue = self._pending.setdefault(spec.name, deque())
             if len(queue) >= self._max_queue:
@@ -154,6 +157,7 @@ class Tasks:
             now = self._clock.now()
             task = Task(str(uuid.uuid4()), spec, body, fingerprint, request_id, oss_resolve,
                         submitted_at=now, ready_at=now)
+            self._quota.hold(account, spec.name, requested_count(spec, body), task.task_id)
             task.ready_at += self._clock.scaled(self._rng.uniform(*_DISPATCH_DELAY[task.kind]))
             self._tasks[task.task_id] = task
             queue.append(task)
@@ -217,6 +221,7 @@ class Tasks:
                 return False
             self._pending[task.spec.name].remove(task)
             task.status, task.ended_at = TaskStatus.CANCELED, self._clock.now()
+            self._quota.release(task.task_id)
             self._cond.notify_all()
             return True
 
@@ -346,8 +351,10 @@ class Tasks:
                 self._bill.charge(task_id=task.task_id, model=task.spec.name,
                                   unit=task.spec.billing_unit.value, quantity=quantity,
                                   usage=task.usage, request_fingerprint=task.fingerprint, at=now)
+                self._quota.settle(task.task_id, quantity)
                 return
         task.status = TaskStatus.FAILED
+        self._quota.release(task.task_id)
 
     def _success(self, task: Task, rendered: Rendered) -> tuple[dict[str, Any], dict[str, Any],
                                                                   float]:
