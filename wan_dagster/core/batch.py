@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 from .catalog import Product
 from ..dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
                         Task, TaskStatus, TaskTimeoutError)
-from ..dashscope.errors import is_resubmittable
+from ..dashscope.errors import APIError, Disposition, create_disposition, is_resubmittable
 from ..dashscope.limits import Slots
 from ..dashscope.pricing import Cost
 from ..dashscope.registry import Output
@@ -385,8 +385,11 @@ class BatchRunner:
                 task = await self.client.create(
                     request, known_task_ids=self.ledger.known_task_ids(request.model),
                     rivals=len(self._rivals(attempt)))
-            except BaseException:
+            except BaseException as exc:
                 self.budget.settle(reserved, None)
+                if isinstance(exc, APIError) and create_disposition(exc) is Disposition.FINAL:
+                    # refused, so no task exists: failed for good, with the service's reason
+                    self.ledger.mark_failed(attempt.id, exc.code, str(exc), retryable=False)
                 raise
             self._reserved[task.task_id] = reserved
             return task

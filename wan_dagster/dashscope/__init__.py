@@ -6,8 +6,8 @@ No Dagster imports here: the client is usable on its own.
 
 from .client import AsyncDashScopeClient, DashScopeClient
 from .errors import (AmbiguousCreateError, APIConnectionError, APIError, APITimeoutError,
-                     DashScopeError, DownloadError, TaskFailedError, TaskTimeoutError,
-                     ValidationError)
+                     DashScopeError, DownloadError, FreeQuotaExhausted, TaskFailedError,
+                     TaskTimeoutError, ValidationError)
 from .policy import PollPolicy, RetryPolicy
 from .pricing import Cost, PriceBook
 from .registry import REGISTRY, Limits, ModelSpec, Region
@@ -16,7 +16,7 @@ from .types import Task, TaskPage, TaskStatus, TaskSummary, Usage
 __all__ = [
     "AmbiguousCreateError", "APIConnectionError", "APIError", "APITimeoutError",
     "AsyncDashScopeClient", "Cost", "DashScopeClient", "DashScopeError", "DownloadError",
-    "Limits", "ModelSpec", "PollPolicy", "PriceBook", "REGISTRY", "Region", "RetryPolicy", "Task",
-    "TaskFailedError", "TaskPage", "TaskStatus", "TaskSummary", "TaskTimeoutError", "Usage",
-    "ValidationError",
+    "FreeQuotaExhausted", "Limits", "ModelSpec", "PollPolicy", "PriceBook", "REGISTRY", "Region",
+    "RetryPolicy", "Task", "TaskFailedError", "TaskPage", "TaskStatus", "TaskSummary",
+    "TaskTimeoutError", "Usage", "ValidationError",
 ]

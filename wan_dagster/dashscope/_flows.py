@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping
 
 from ._core import ClientCore, Expectation, api_error, list_time, reconcile_window
-from .errors import (AmbiguousCreateError, APIConnectionError, APIError, DashScopeError,
-                     Disposition, DownloadError, TaskTimeoutError, ValidationError,
-                     create_disposition, read_disposition)
+from .errors import (FREE_QUOTA_CODES, AmbiguousCreateError, APIConnectionError, APIError,
+                     DashScopeError, Disposition, DownloadError, FreeQuotaExhausted,
+                     TaskTimeoutError, ValidationError, create_disposition, read_disposition)
 from .limits import Slots
 from .registry import ModelSpec, Output, run_time
 from .types import Task, TaskPage, TaskStatus, TaskSummary
@@ -255,7 +255,7 @@ def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: 
     try:
         response = yield send
         if not response.is_success:
-            raise api_error(response)
+            raise _refusal(spec, api_error(response))
     except (APIError, APIConnectionError) as exc:
         if create_disposition(exc) is Disposition.RECONCILE:
             found = yield from reconcile(core, spec, request, sent_at, known, exc, rivals)
@@ -267,6 +267,15 @@ def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: 
     core.account.own(task.task_id)
     core.expect(task.task_id, expectation)
     return task
+
+
+def _refusal(spec: ModelSpec, error: APIError) -> APIError:
+    """A refused create's error; FreeQuotaExhausted when a trial-only model's quota is gone."""
+    purchase = spec.purchase
+    if purchase.free_quota is None or error.code not in FREE_QUOTA_CODES:
+        return error
+    return FreeQuotaExhausted(spec.name, purchase.free_quota, spec.billing_unit.value,
+                              purchase.replacements, error)
 
 
 def recover(core: ClientCore, request: TaskRequest, since: datetime,

@@ -34,6 +34,14 @@ TRANSIENT_SERVER_CODES = frozenset({
     "InternalError", "InternalError.Algo", "InternalError.Timeout", "SystemError",
     "ServiceUnavailable", "ModelUnavailable", "GatewayTimeout", "RequestTimeOut",
 })
+#: 403 codes that, on a free-trial-only model (registry ``Purchase``), mean its trial quota is
+#: used up. The seeds say only that such a call is refused once the quota is gone ("免费额度用完
+#: 后不可调用", seed 000 L2080; "检查免费额度是否已用尽" among the causes of an API error,
+#: L1983) and name no code. The service's code for a used-up free tier is 403
+#: AllocationQuota.FreeTierOnly (what the emulator answers); a model that cannot be bought is
+#: also one the account has not purchased (403 AccessDenied.Unpurchased). Neither is
+#: Throttling.AllocationQuota: that 429 clears with time.
+FREE_QUOTA_CODES = frozenset({"AllocationQuota.FreeTierOnly", "AccessDenied.Unpurchased"})
 #: Statuses that mean "try again later" when the body carries no recognisable code.
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 #: FAILED-task codes after which a new task may be submitted (the old one was not billed).
@@ -83,6 +91,23 @@ class APIError(DashScopeError):
         if self.code in THROTTLING_CODES or self.code in TRANSIENT_SERVER_CODES:
             return True
         return self.code is None and self.status_code in TRANSIENT_STATUSES
+
+
+class FreeQuotaExhausted(APIError):
+    """A free-trial-only model refused a create because the account's trial quota is used up.
+    Final: the model can never be called again by this account, nor bought; only another
+    model helps, so the message names the purchasable ones the seeds recommend."""
+
+    def __init__(self, model: str, free_quota: int, unit: str, replacements: tuple[str, ...],
+                 cause: APIError):
+        self.model = model
+        self.replacements = replacements
+        instead = (f"use a purchasable model instead: {' or '.join(replacements)}"
+                   if replacements else "DashScope names no purchasable replacement")
+        super().__init__(cause.status_code, cause.code,
+                         f"{model} is free-trial-only: its free quota ({free_quota} {unit}s) "
+                         f"is used up and it cannot be bought; {instead}. The service said: "
+                         f"{cause.message}", cause.request_id)
 
 
 class APIConnectionError(DashScopeError):
