@@ -97,6 +97,7 @@ def test_trial_only_models_as_the_seeds_say(model, line, quota_line, replacement
     spec = REGISTRY.get(model)
     assert spec.purchase == trial_only(500, *replacements) and replacements == expected
     assert spec.billing_unit is BillingUnit.IMAGE  # the quota counts images ("500张")
+    assert spec.asynchronous  # the emulator holds quota for tasks
     assert "trial" not in spec.notes.lower()  # the fact lives in one place
 
 
