@@ -17,7 +17,7 @@ from importlib import resources
 from os import PathLike
 from typing import Any, Mapping
 
-from .registry import REGISTRY, BillingUnit, ModelSpec, Registry, tier_of_size
+from .registry import REGISTRY, BillingUnit, ModelSpec, tier_of_size
 from .types import Usage
 
 
@@ -48,7 +48,9 @@ class Cost:
     free_trial_quota: int | None = None
 
     def __str__(self) -> str:
-        return cost_text(self.model, self.amount, self.currency)
+        if self.free_trial_quota is not None:
+            return _terms(self.free_trial_quota, self.unit)
+        return f"{self.amount:.2f} {self.currency}"
 
 
 @dataclass(frozen=True)
@@ -125,20 +127,22 @@ class PriceBook:
                     self.currency, selectors)
 
 
-def trial_terms(model: str, registry: Registry = REGISTRY) -> str | None:
+def trial_terms(model: str) -> str | None:
     """How a free-trial-only model is paid for, in words; None for a model that is sold."""
-    spec = registry.get(model) if model in registry else None
+    spec = REGISTRY.get(model) if model in REGISTRY else None
     if spec is None or spec.purchase.free_quota is None:
         return None
-    return (f"free while the trial quota lasts ({spec.purchase.free_quota} "
-            f"{spec.billing_unit.value}s), not purchasable")
+    return _terms(spec.purchase.free_quota, spec.billing_unit)
 
 
-def cost_text(model: str, amount: Decimal | float | None, currency: str = "CNY",
-              registry: Registry = REGISTRY) -> str:
+def _terms(free_quota: int, unit: BillingUnit) -> str:
+    return f"free while the trial quota lasts ({free_quota} {unit.value}s), not purchasable"
+
+
+def cost_text(model: str, amount: Decimal | float | None, currency: str = "CNY") -> str:
     """An amount as reports print it: "0.14 CNY", "unknown" without a published price, and a
     free-trial-only model's terms (``trial_terms``) instead of its 0."""
-    terms = trial_terms(model, registry)
+    terms = trial_terms(model)
     if terms is not None:
         return terms
     return "unknown" if amount is None else f"{amount:.2f} {currency}"
