@@ -90,7 +90,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
             execute_job_run(defs, instance, "review_job", run_config=QUIET)
             checks = execute_job_run(defs, instance, "media_check_job", run_config=QUIET)
         summary = summarise(defs.resources["catalog"].load(), defs.resources["ledger"].ledger,
-                            run_ids)
+                            run_ids, _unowned(defs))
         print(render(summary))
         if stopped is not None:
             print(f"Stopped by {stopped.name}: the interrupted run canceled its pending tasks "
@@ -100,6 +100,20 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
         print(f"Outputs: {(Path(args.out) / 'media').resolve()} "
               f"({time.monotonic() - started:.0f} s wall time)")
         return EXIT_FAILED_SKUS if summary.failed else 0
+
+
+def _unowned(defs) -> list:
+    """Billed tasks no SKU owns (``core.unowned``); none listed when the service is away."""
+    from .core.unowned import unowned_tasks
+    from .dashscope import DashScopeError, PriceBook
+
+    ledger = defs.resources["ledger"].ledger
+    try:
+        with defs.resources["dashscope"].get_client(ledger) as client:
+            return unowned_tasks(client, ledger, PriceBook.load())
+    except DashScopeError as error:
+        print(f"Could not list billed tasks to check that each has its SKU: {error}")
+        return []
 
 
 def _prepare_dagster_home(home: Path) -> None:

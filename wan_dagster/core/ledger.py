@@ -706,11 +706,13 @@ class Ledger:
 
     def attempts(self, asset: str | None = None, sku: str | None = None,
                  status: Status | str | Iterable[Status | str] | None = None, *,
-                 run_id: str | None = None) -> list[Attempt]:
+                 run_id: str | None = None, model: str | None = None) -> list[Attempt]:
         """Attempts matching every filter given, in creation order."""
         query = sa.select(_t)
         if run_id is not None:
             query = query.where(_t.c.run_id == run_id)
+        if model is not None:
+            query = query.where(_t.c.model == model)
         if asset is not None:
             query = query.where(_t.c.asset == asset)
         if sku is not None:
@@ -721,6 +723,15 @@ class Ledger:
         query = query.order_by(_t.c.created_at, _t.c.id)
         with self._tx() as conn:
             return [_row_to_attempt(r) for r in conn.execute(query)]
+
+    def models_since(self, since: datetime) -> dict[str, datetime]:
+        """Each model with attempts created at or after ``since``, and the earliest of them:
+        where and since when the service may have billed tasks for this ledger."""
+        query = sa.select(_t.c.model, sa.func.min(_t.c.created_at)).where(
+            _t.c.created_at >= sa.literal(since, _UTCDateTime())).group_by(_t.c.model)
+        with self._tx() as conn:
+            return {model: _UTCDateTime().process_result_value(first, conn.dialect)
+                    for model, first in conn.execute(query)}
 
     def cost_rows(self, *, include_unstored: bool = False) -> list[dict[str, Any]]:
         """One row per STORED attempt for the cost rollup: attempt_id, task_id, asset, sku,
