@@ -39,6 +39,7 @@ from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_
                    video_request, video_source)
 from .remote import RemoteInputs, UrlCheck
 from .store import MediaStore, StoredMedia
+from .store_binding import bind_store
 from . import unknown_creates
 from .vanished import vanished_reason
 
@@ -166,7 +167,9 @@ class BatchRunner:
     @contextlib.contextmanager
     def _working(self) -> Iterator[None]:
         """While the run works: a scratch directory of its own, and a heartbeat that keeps the
-        leases on its attempts; at the end both go, and its attempts are free to claim."""
+        leases on its attempts; at the end both go, and its attempts are free to claim. A
+        store other than the ledger's refuses the run before anything starts."""
+        bind_store(self.ledger, self.store)
         heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
                               self._lease_s / 3, "wan-attempt-lease").start()
         with _scratch_dir() as self._work:
