@@ -22,6 +22,7 @@ from wan_dagster.core.batch import BatchRunner, BatchSettings
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.ledger import Ledger, Status
 from wan_dagster.core.plan import background_request
+from wan_dagster.core.review import AMBIGUOUS, review
 from wan_dagster.core.store import LocalMediaStore
 from wan_dagster.core.unowned import unowned_tasks
 from wan_dagster.dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeClient,
@@ -81,8 +82,10 @@ def run_batch(defs, ledger, emulator, skus) -> list:
 def lost_by_an_older_release(defs, ledger, emulator, sku) -> int:
     """A create as a release without today's safeguard sent it: its answer lost while the list
     was away, with nothing holding back the next create of the model. Returns the attempt."""
-    request = background_request(products(defs)[sku])
-    attempt, _ = ledger.begin(asset="background_image", sku=sku, input_fingerprint="fp",
+    product = products(defs)[sku]
+    request = background_request(product)
+    attempt, _ = ledger.begin(asset="background_image", sku=sku,
+                              input_fingerprint=product.input_fingerprints["background_image"],
                               model=request.model, request_fingerprint=request.fingerprint,
                               request_body=request.body, owner="old", lease_s=60)
     ledger.mark_sending(attempt.id, "old")
@@ -168,6 +171,9 @@ def test_two_lost_creates_are_shown_and_settled_by_hand_then_by_the_sensor(env, 
     assert observation.asset_key == dg.AssetKey("generation_costs")
     assert observation.metadata["unowned_billed_tasks"].value == 2
     assert tick(defs, instance, SETTLING, result.cursor).asset_events == []  # told once
+    reviewed = {r.sku: r for r in review(load_catalog(defs.resources["catalog"].path), ledger)}
+    assert [reviewed[sku].status for sku in SKUS] == [AMBIGUOUS, AMBIGUOUS]  # in the gallery
+    assert "wan_dagster.command.resolve" in reviewed[SKUS[0]].problems[0]
 
     costs = dg.materialize([generation_costs], resources=defs.resources) \
         .asset_materializations_for_node("generation_costs")[0].metadata
