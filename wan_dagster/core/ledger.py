@@ -730,8 +730,7 @@ class Ledger:
         query = sa.select(_t.c.model, sa.func.min(_t.c.created_at)).where(
             _t.c.created_at >= sa.literal(since, _UTCDateTime())).group_by(_t.c.model)
         with self._tx() as conn:
-            return {model: _UTCDateTime().process_result_value(first, conn.dialect)
-                    for model, first in conn.execute(query)}
+            return dict(conn.execute(query).tuples().all())
 
     def cost_rows(self, *, include_unstored: bool = False) -> list[dict[str, Any]]:
         """One row per STORED attempt for the cost rollup: attempt_id, task_id, asset, sku,

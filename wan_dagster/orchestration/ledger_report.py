@@ -7,17 +7,16 @@ from __future__ import annotations
 import dagster as dg
 
 from ..core.ledger import Ledger
-from ..core.unowned import UnownedTask, ambiguous_attempts, unowned_tasks
-from ..dashscope import DashScopeClient, PriceBook
+from ..core.unowned import Ambiguous, UnownedTask, ambiguous_attempts, unowned_tasks
+from ..dashscope import PriceBook
 from .resources import DashScopeResource
 
 RESOLVE_HINT = ("Settle by hand: python -m wan_dagster.command.resolve --ledger URL adopt "
                 "ATTEMPT_ID TASK_ID | withdraw ATTEMPT_ID (README 'Resolving an ambiguous create')")
 
 
-def ambiguous_metadata(ledger: Ledger) -> dict[str, dg.MetadataValue]:
+def ambiguous_metadata(rows: list[Ambiguous]) -> dict[str, dg.MetadataValue]:
     """The AMBIGUOUS attempts: attempt id, SKU, asset, model, sent at, why."""
-    rows = ambiguous_attempts(ledger)
     schema = dg.TableSchema([dg.TableColumn("attempt_id", "int"), dg.TableColumn("sku"),
                              dg.TableColumn("asset"), dg.TableColumn("model"),
                              dg.TableColumn("sent_at"), dg.TableColumn("why")])
@@ -51,14 +50,8 @@ def unowned_metadata(tasks: list[UnownedTask]) -> dict[str, dg.MetadataValue]:
 def ledger_report(ledger: Ledger, dashscope: DashScopeResource) -> dict[str, dg.MetadataValue]:
     """Both tables; the billed tasks only where a task list is shared (not the embedded
     emulator, which lives and dies with each run)."""
+    report = ambiguous_metadata(ambiguous_attempts(ledger))
     if dashscope.uses_emulator:
-        return ambiguous_metadata(ledger)
+        return report
     with dashscope.get_client(ledger) as client:
-        return report_with(client, ledger)[0]
-
-
-def report_with(client: DashScopeClient, ledger: Ledger
-                ) -> tuple[dict[str, dg.MetadataValue], list[UnownedTask]]:
-    """Both tables through an open client, and the unowned tasks they show."""
-    unowned = unowned_tasks(client, ledger, PriceBook.load())
-    return ambiguous_metadata(ledger) | unowned_metadata(unowned), unowned
+        return report | unowned_metadata(unowned_tasks(client, ledger, PriceBook.load()))

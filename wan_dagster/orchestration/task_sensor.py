@@ -16,14 +16,15 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from ..dashscope import AmbiguousCreateError, DashScopeClient, DashScopeError, Task, TaskStatus
+from ..dashscope import (AmbiguousCreateError, DashScopeClient, DashScopeError, PriceBook, Task,
+                         TaskStatus)
 from ..dashscope.errors import is_resubmittable
 from ..core import unknown_creates
 from ..core.leases import lease_seconds, new_owner
 from ..core.ledger import Attempt, Ledger, LedgerConflict, Status
-from ..core.unowned import ambiguous_attempts
+from ..core.unowned import ambiguous_attempts, unowned_tasks
 from ..core.vanished import vanished_reason
-from .ledger_report import RESOLVE_HINT, report_with
+from .ledger_report import RESOLVE_HINT, ambiguous_metadata, unowned_metadata
 from .resources import DashScopeResource, LedgerResource
 
 #: Dagster gives a tick 60 s by default; like dagster-fivetran's polling sensor, keep 20 spare.
@@ -177,7 +178,7 @@ def _report_unaccounted(client: DashScopeClient, ledger: Ledger, reported: str,
     """Warn about AMBIGUOUS creates and billed tasks no SKU owns after every round, and show
     them on the cost asset (an observation) whenever they changed. Returns the new digest."""
     try:
-        metadata, unowned = report_with(client, ledger)
+        unowned = unowned_tasks(client, ledger, PriceBook.load())
     except DashScopeError as exc:  # the task list is away: the next round tells
         log.warning(f"could not list billed tasks to check that every one has its SKU: {exc}")
         return reported, []
@@ -197,7 +198,8 @@ def _report_unaccounted(client: DashScopeClient, ledger: Ledger, reported: str,
     if digest == reported:
         return reported, []
     return digest, [dg.AssetObservation(
-        asset_key=COSTS_ASSET, metadata=metadata,
+        asset_key=COSTS_ASSET,
+        metadata=ambiguous_metadata(ambiguous) | unowned_metadata(unowned),
         description=f"{len(unowned)} billed task(s) no SKU owns, {len(ambiguous)} create(s) "
                     "with an unknown outcome (task sensor)")]
 
