@@ -190,6 +190,9 @@ def test_two_lost_creates_are_shown_and_settled_by_hand_then_by_the_sensor(env, 
     assert "Billed tasks no SKU owns: 2" in summary and billed_tasks[0] in summary
 
     cli = ["--ledger", ledger.url, "--base-url", emulator.base_url]
+    assert resolve.main(cli + ["list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(task in listed for task in billed_tasks) and f"  {second}  {SKUS[1]}" in listed
     assert resolve.main(cli + ["withdraw", str(first)]) == resolve.EXIT_REFUSED  # tasks exist
     assert resolve.main(cli + ["adopt", str(first), "not-a-listed-task"]) == resolve.EXIT_REFUSED
     assert resolve.main(cli + ["adopt", str(first), billed_tasks[0]]) == 0  # the console's answer

@@ -49,8 +49,8 @@ def test_a_run_with_another_media_store_than_its_ledgers_refuses_naming_both(tmp
     assert emulator.counters["creates"] == creates  # nothing paid for
 
 
-def test_the_first_store_is_recorded_and_the_same_store_passes(tmp_path):
-    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+def test_the_first_store_is_recorded_and_the_same_store_passes(tmp_path, ledger_url):
+    with Ledger(ledger_url) as ledger:
         bind_store(ledger, LocalMediaStore(tmp_path / "a"))
         bind_store(ledger, LocalMediaStore(tmp_path / "x" / ".." / "a"))  # the same directory
         with pytest.raises(StoreMismatch, match="Nothing was generated"):
