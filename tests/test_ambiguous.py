@@ -17,6 +17,7 @@ import pytest
 
 from wan_dagster.command import resolve
 from wan_dagster.command.summary import render, summarise
+from wan_dagster.core import unknown_creates
 from wan_dagster.core.account_limits import AccountLimits
 from wan_dagster.core.batch import BatchRunner, BatchSettings
 from wan_dagster.core.catalog import load_catalog
@@ -208,3 +209,22 @@ def test_two_lost_creates_are_shown_and_settled_by_hand_then_by_the_sensor(env, 
 def unowned_tasks_of(defs, ledger, emulator):
     with DashScopeClient(api_key="sk-test", base_url=emulator.base_url) as client:
         return unowned_tasks(client, ledger, PriceBook.load())
+
+
+def test_a_create_settled_meanwhile_by_another_process_keeps_its_answer(tmp_path):
+    """The list was read before another process recorded the task: 'not created' must not
+    withdraw an attempt that has a task now (its SKU would be sent and paid for again)."""
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        begun = [ledger.begin(asset="background_image", sku=sku, input_fingerprint="fp",
+                              model="wanx-background-generation-v2", request_fingerprint="rf",
+                              request_body={"input": {}})[0] for sku in ("A", "B", "C")]
+        stale, unsent, lost = begun
+        seen = ledger.mark_ambiguous(stale.id, "ReadTimeout")  # what this process read
+        ledger.mark_ambiguous(lost.id, "ReadTimeout")
+        ledger.mark_submitted(stale.id, "task-found-by-another-run")
+
+        kept = unknown_creates.record(ledger, seen, None)
+        assert (kept.status, kept.task_id) == (Status.SUBMITTED, "task-found-by-another-run")
+        assert unknown_creates.record(ledger, unsent, None).status == Status.CANCELED
+        withdrawn = unknown_creates.record(ledger, ledger.get(lost.id), None)
+        assert (withdrawn.status, withdrawn.code) == (Status.RETRYABLE, "NotCreated")

@@ -597,6 +597,19 @@ class Ledger:
                 "status": (Status.RETRYABLE if retryable else Status.FAILED).value,
                 "code": code, "message": message, "finished_at": finished_at or _now()})
 
+    def mark_not_created(self, attempt_id: int, message: str) -> Attempt:
+        """The task list shows that the create never landed: an AMBIGUOUS attempt becomes
+        RETRYABLE (``NotCreated``), an INTENT CANCELED, so the next run sends it afresh. Never
+        from a state with a task: a racing writer that recorded one wins (LedgerConflict)."""
+        try:
+            return self._transition(attempt_id, {Status.AMBIGUOUS}, {
+                "status": Status.RETRYABLE.value, "code": "NotCreated", "message": message,
+                "finished_at": _now()})
+        except LedgerConflict as conflict:
+            if conflict.current is None or conflict.current.status != Status.INTENT:
+                raise
+        return self.mark_canceled(attempt_id)
+
     def mark_expired(self, attempt_id: int, message: str | None = None) -> Attempt:
         """The task or its result vanished (24 h, or lost by the service: ``message`` says
         which) before it was collected. A SUCCEEDED attempt keeps its usage and cost: it was

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..dashscope import AmbiguousCreateError, Task
 from ..dashscope.requests import TaskRequest
-from .ledger import Attempt, Ledger, Status
+from .ledger import Attempt, Ledger, LedgerConflict
 
 __all__ = ["recorded_request", "record", "rivals", "search", "withdraw_unsent"]
 
@@ -42,18 +42,22 @@ def search(ledger: Ledger, attempt: Attempt) -> dict[str, Any]:
 def record(ledger: Ledger, attempt: Attempt,
            found: Task | None | AmbiguousCreateError) -> Attempt:
     """What ``client.recover`` answered, in the ledger: its task adopted, the create withdrawn
-    (no task could be its), or the attempt left AMBIGUOUS with the candidates in its message."""
-    if isinstance(found, AmbiguousCreateError):
-        return ledger.mark_ambiguous(attempt.id, str(found))
-    if found is not None:
-        return ledger.mark_submitted(attempt.id, found.task_id)
-    return withdraw_unsent(ledger, attempt)
+    (no task could be its), or the attempt left AMBIGUOUS with the candidates in its message.
+    If another process settled it meanwhile, its answer stands and is returned."""
+    try:
+        if isinstance(found, AmbiguousCreateError):
+            return ledger.mark_ambiguous(attempt.id, str(found))
+        if found is not None:
+            return ledger.mark_submitted(attempt.id, found.task_id)
+        return withdraw_unsent(ledger, attempt)
+    except LedgerConflict as conflict:
+        if conflict.current is None:
+            raise
+        return conflict.current
 
 
 def withdraw_unsent(ledger: Ledger, attempt: Attempt, *,
                     why: str = "no task was found for this create: it never reached the "
                                "service") -> Attempt:
     """The service's task list shows no task for this attempt: its create never landed."""
-    if attempt.status == Status.INTENT:
-        return ledger.mark_canceled(attempt.id)
-    return ledger.mark_failed(attempt.id, "NotCreated", why, retryable=True)
+    return ledger.mark_not_created(attempt.id, why)

@@ -129,6 +129,8 @@ class _Settler:
         if not granted:
             return claimed
         try:
+            if claimed.status != Status.AMBIGUOUS:  # settled by another process meanwhile
+                return claimed
             try:
                 found: Task | None | AmbiguousCreateError = self._client.recover(
                     unknown_creates.recorded_request(claimed),
@@ -214,7 +216,8 @@ def build_task_sensor(collect_job: dg.JobDefinition, *, minimum_interval_seconds
                minimum_interval_seconds=minimum_interval_seconds,
                description="Polls DashScope tasks that no live run is collecting and launches a "
                            "collect run per finished task (nearest to expiry first); records "
-                           "failed and expired ones in the ledger.")
+                           "failed and expired ones in the ledger; settles ambiguous creates "
+                           "through the task list; reports billed tasks no SKU owns.")
     def task_sensor(context: dg.SensorEvaluationContext, dashscope: DashScopeResource,
                     ledger: LedgerResource):
         if dashscope.uses_emulator:
