@@ -124,11 +124,13 @@ def test_sample_catalog_end_to_end(setup, emulator, tmp_path):
         assert attempt.cost == expected.amount, attempt.task_id
         total += expected.amount
     rollup = dg.materialize([defs.get_assets_def("generation_costs")], instance=instance,
-                            resources={"ledger": defs.resources["ledger"]})
+                            resources={k: defs.resources[k] for k in ("ledger", "dashscope")})
     frame: pd.DataFrame = rollup.output_for_node("generation_costs")
     assert Decimal(str(round(frame["cost_cny"].sum(), 6))) == total
     assert frame.loc[frame["model"] == "wanx2.1-i2v-turbo", "cost_cny"].isna().all()
     assert total > 0
+    costs = rollup.asset_materializations_for_node("generation_costs")[0].metadata
+    assert costs["unowned_billed_tasks"].value == 0 and costs["ambiguous_creates"].value == 0
 
     # every materialization carries its own task, usage and cost (which of them is the latest
     # depends on timing: a model without a published price has none, so look at them all)

@@ -11,7 +11,8 @@ nothing is billed. With DASHSCOPE_API_KEY set, the real service of --region is u
 --base-url points at any other server speaking the protocol, e.g. an external emulator
 (``python -m wan_dagster.emulator --port 8089`` and ``--base-url http://127.0.0.1:8089/api/v1``).
 
-Exit status: 0 when every SKU of the catalog is done, 1 when any failed, 2 for bad arguments,
+Exit status: 0 when every SKU of the catalog is done, 1 when any failed, 2 for bad arguments (or an
+--out whose media store is not the one the ledger recorded),
 128 + the signal number after Ctrl-C (130) or SIGTERM (143). A signal ends the current run as a
 terminated Dagster run does (its PENDING tasks canceled, unsent submissions withdrawn, running
 tasks left to the task sensor) and no further run is started.
@@ -45,12 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/deprecation notices are not the user's
     from .command.interrupts import Interrupted, StopSignals
     from .core.catalog import CatalogError
+    from .core.store_binding import StoreMismatch
 
     with StopSignals() as stops:
         try:
             return _main(args, stops)
         except CatalogError as error:
             print(f"Cannot use the catalog: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except StoreMismatch as error:
+            print(f"Cannot use this output directory: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except Interrupted as stop:
             print(f"\nStopped by {stop.signal.name} between runs; nothing further was started.")
@@ -62,6 +67,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
 
     from .command.sensor_state import SensorCursor
     from .command.summary import render, summarise
+    from .core.store_binding import bind_store
     from .orchestration.defs import build_defs
     from .orchestration.launch import execute_job_run
     from .orchestration.progress import LOGGERS, QUIET
@@ -75,6 +81,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
             ledger=LedgerResource(url=args.ledger or ""),
             media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")))
         defs.resources["catalog"].load()  # a file that is no table stops here, in one line
+        bind_store(defs.resources["ledger"].ledger, defs.resources["media_store"].get_store())
         execute_job_run(defs, instance, "catalog_job", run_config=QUIET)
         cursor = SensorCursor(instance, REPO / "workspace.yaml")
         tick, requested = _tick(defs, instance, cursor.get())
@@ -90,7 +97,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
             execute_job_run(defs, instance, "review_job", run_config=QUIET)
             checks = execute_job_run(defs, instance, "media_check_job", run_config=QUIET)
         summary = summarise(defs.resources["catalog"].load(), defs.resources["ledger"].ledger,
-                            run_ids)
+                            run_ids, _unowned(defs))
         print(render(summary))
         if stopped is not None:
             print(f"Stopped by {stopped.name}: the interrupted run canceled its pending tasks "
@@ -100,6 +107,20 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
         print(f"Outputs: {(Path(args.out) / 'media').resolve()} "
               f"({time.monotonic() - started:.0f} s wall time)")
         return EXIT_FAILED_SKUS if summary.failed else 0
+
+
+def _unowned(defs) -> list:
+    """Billed tasks no SKU owns (``core.unowned``); none listed when the service is away."""
+    from .core.unowned import unowned_tasks
+    from .dashscope import DashScopeError, PriceBook
+
+    ledger = defs.resources["ledger"].ledger
+    try:
+        with defs.resources["dashscope"].get_client(ledger) as client:
+            return unowned_tasks(client, ledger, PriceBook.load())
+    except DashScopeError as error:
+        print(f"Could not list billed tasks to check that each has its SKU: {error}")
+        return []
 
 
 def _prepare_dagster_home(home: Path) -> None:

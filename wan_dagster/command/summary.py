@@ -10,6 +10,7 @@ from typing import Iterable
 
 from ..core.catalog import Catalog
 from ..core.ledger import Ledger, Status
+from ..core.unowned import UnownedTask
 from ..dashscope.pricing import trial_terms
 
 
@@ -39,14 +40,17 @@ class Summary:
     failed: list[tuple[str, str]]  # (SKU, why)
     this_run: Spend
     cumulative: Spend
+    unowned: list[UnownedTask] = field(default_factory=list)  # billed, owned by no SKU
 
     @property
     def sku_count(self) -> int:
         return len(self.done) + len(self.failed)
 
 
-def summarise(catalog: Catalog, ledger: Ledger, run_ids: Iterable[str]) -> Summary:
-    """The state of every catalog SKU in the ledger, and the spend of ``run_ids`` against all."""
+def summarise(catalog: Catalog, ledger: Ledger, run_ids: Iterable[str],
+              unowned: list[UnownedTask] | None = None) -> Summary:
+    """The state of every catalog SKU in the ledger, the spend of ``run_ids`` against all, and
+    ``unowned`` (``core.unowned.unowned_tasks``) billed tasks no SKU owns."""
     done, failed = [], []
     for product in catalog.products:
         problems = []
@@ -68,7 +72,7 @@ def summarise(catalog: Catalog, ledger: Ledger, run_ids: Iterable[str]) -> Summa
         cumulative.add(row["model"], row["cost"])
         if row["attempt_id"] in mine:
             this_run.add(row["model"], row["cost"])
-    return Summary(done, failed, this_run, cumulative)
+    return Summary(done, failed, this_run, cumulative, list(unowned or []))
 
 
 def render(summary: Summary) -> str:
@@ -94,4 +98,11 @@ def render(summary: Summary) -> str:
                  f"({sum(summary.this_run.count.values()):3d}) / {summary.cumulative.total:8.2f} "
                  f"({sum(summary.cumulative.count.values()):3d} generations)")
     lines.append(f"Spent by this command: {summary.this_run.total:.2f} CNY")
+    if summary.unowned:
+        priced = sum((t.cost for t in summary.unowned if t.cost is not None), Decimal(0))
+        lines.append(f"Billed tasks no SKU owns: {len(summary.unowned)} ({priced:.2f} CNY priced "
+                     "from their usage; see python -m wan_dagster.command.resolve list)")
+        lines += [f"  {t.task_id}  SKU {t.sku}  {t.model}  "
+                  + ("cost unknown" if t.cost is None else f"{t.cost:.2f} {t.currency}")
+                  for t in summary.unowned]
     return "\n".join(lines)

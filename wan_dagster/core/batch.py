@@ -39,6 +39,8 @@ from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_
                    video_request, video_source)
 from .remote import RemoteInputs, UrlCheck
 from .store import MediaStore, StoredMedia
+from .store_binding import bind_store
+from . import unknown_creates
 from .vanished import vanished_reason
 
 log = logging.getLogger(__name__)
@@ -165,7 +167,9 @@ class BatchRunner:
     @contextlib.contextmanager
     def _working(self) -> Iterator[None]:
         """While the run works: a scratch directory of its own, and a heartbeat that keeps the
-        leases on its attempts; at the end both go, and its attempts are free to claim."""
+        leases on its attempts; at the end both go, and its attempts are free to claim. A
+        store other than the ledger's refuses the run before anything starts."""
+        bind_store(self.ledger, self.store)
         heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
                               self._lease_s / 3, "wan-attempt-lease").start()
         with _scratch_dir() as self._work:
@@ -182,8 +186,9 @@ class BatchRunner:
         next run of the SKU starts a fresh one. An attempt a live run holds is left to it."""
         with self._working():
             attempt = await self._claim(attempt)
-            return await self._advance(attempt.asset, attempt.sku, _recorded_request(attempt),
-                                       attempt, create=False)
+            return await self._advance(attempt.asset, attempt.sku,
+                                       unknown_creates.recorded_request(attempt), attempt,
+                                       create=False)
 
     async def _withdraw(self) -> Withdrawn:
         """Best effort after termination: cancel this run's PENDING tasks (the service cancels
@@ -373,7 +378,7 @@ class BatchRunner:
                          attempt.sku, recovered.task_id)
                 return recovered
             if not create:
-                self._withdraw_unsent(attempt)
+                unknown_creates.withdraw_unsent(self.ledger, attempt)
                 return None
             await self._settle_unknown_creates(attempt)
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
@@ -384,7 +389,7 @@ class BatchRunner:
             try:
                 task = await self.client.create(
                     request, known_task_ids=self.ledger.known_task_ids(request.model),
-                    rivals=len(self._rivals(attempt)))
+                    rivals=len(unknown_creates.rivals(self.ledger, attempt)))
             except BaseException as exc:
                 self.budget.settle(reserved, None)
                 if isinstance(exc, APIError) and create_disposition(exc) is Disposition.FINAL:
@@ -399,14 +404,7 @@ class BatchRunner:
 
     async def _recover(self, attempt: Attempt, request: TaskRequest) -> Task | None:
         """The task of a create whose sender is gone, if it landed (see ``client.recover``)."""
-        return await self.client.recover(
-            request, since=attempt.created_at,
-            known_task_ids=self.ledger.known_task_ids(request.model),
-            rivals=len(self._rivals(attempt)))
-
-    def _rivals(self, attempt: Attempt) -> list[Attempt]:
-        """The other creates of the attempt's model whose task is not recorded yet."""
-        return [a for a in self.ledger.unresolved_creates(attempt.model) if a.id != attempt.id]
+        return await self.client.recover(request, **unknown_creates.search(self.ledger, attempt))
 
     async def _settle_unknown_creates(self, attempt: Attempt) -> None:
         """While a create of the model has an unknown outcome (AMBIGUOUS, or sent by a run
@@ -415,7 +413,8 @@ class BatchRunner:
         while another run does); give up after ``wait_timeout``."""
         deadline = None if self.settings.wait_timeout is None \
             else asyncio.get_running_loop().time() + self.settings.wait_timeout
-        while unknown := [a for a in self._rivals(attempt) if _outcome_unknown(a)]:
+        while unknown := [a for a in unknown_creates.rivals(self.ledger, attempt)
+                          if _outcome_unknown(a)]:
             for other in unknown:
                 claimed, granted = self.ledger.claim(other.id, self.owner, self._lease_s)
                 if granted:
@@ -424,33 +423,25 @@ class BatchRunner:
                 stuck = ", ".join(f"attempt {a.id} ({a.asset} {a.sku})" for a in unknown)
                 raise CreateBlocked(
                     f"not sent: earlier creates of {attempt.model} have an unknown outcome "
-                    f"({stuck}); see README 'Resolving an ambiguous create'")
-            if any(_outcome_unknown(a) for a in self._rivals(attempt)):
+                    f"({stuck}); settle them with python -m wan_dagster.command.resolve (README "
+                    "'Resolving an ambiguous create')")
+            if any(map(_outcome_unknown, unknown_creates.rivals(self.ledger, attempt))):
                 await asyncio.sleep(SETTLE_POLL_S)
 
     async def _reconcile_for(self, other: Attempt) -> None:
         """Settle another SKU's create whose outcome is unknown, then let its own run have it."""
         try:
-            task = await self._recover(other, _recorded_request(other))
-        except AmbiguousCreateError as exc:
-            self.ledger.mark_ambiguous(other.id, str(exc))
-        else:
-            if task is not None:
-                self.ledger.mark_submitted(other.id, task.task_id)
+            try:
+                found: Task | None | AmbiguousCreateError = await self._recover(
+                    other, unknown_creates.recorded_request(other))
+            except AmbiguousCreateError as exc:
+                found = exc
+            settled = unknown_creates.record(self.ledger, other, found)
+            if settled.status == Status.SUBMITTED:
                 log.info("%s %s: found task %s of its earlier create", other.asset, other.sku,
-                         task.task_id)
-            else:
-                self._withdraw_unsent(other)
+                         settled.task_id)
         finally:
             self.ledger.release_leases(self.owner, other.id)
-
-    def _withdraw_unsent(self, attempt: Attempt) -> None:
-        """The service's task list shows no task for this attempt: its create never landed."""
-        if attempt.status == Status.INTENT:
-            self.ledger.mark_canceled(attempt.id)
-        else:
-            self.ledger.mark_failed(attempt.id, "NotCreated", "no task was found for this "
-                                    "create: it never reached the service", retryable=True)
 
     async def _finish(self, asset: str, sku: str, request: TaskRequest, attempt: Attempt,
                       task: Task) -> Outcome:
@@ -534,14 +525,6 @@ def _abandoned(directory: Path) -> bool:
             return True
     except FileNotFoundError:  # being created right now, or not ours: leave it
         return False
-
-
-def _recorded_request(attempt: Attempt) -> TaskRequest:
-    """The attempt's request as the ledger keeps it: compact (data URIs hashed), so only its
-    model and prompt are read, to find its task; never sent."""
-    body = attempt.request_body
-    return TaskRequest(model=attempt.model, input=body.get("input", {}),
-                       parameters=body.get("parameters", {}))
 
 
 def _outcome_unknown(attempt: Attempt) -> bool:

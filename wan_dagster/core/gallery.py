@@ -130,6 +130,7 @@ body {{ font: 14px system-ui, sans-serif; margin: 1rem 2rem; background: #f6f6f4
 .status {{ padding: 0 .5rem; border-radius: 4px; color: white; }}
 .done {{ background: #2e7d32; }} .failed {{ background: #c62828; }}
 .pending {{ background: #9e9e9e; }} .invalid {{ background: #6a1b9a; }}
+.ambiguous {{ background: #ef6c00; }}
 .meta {{ color: #555; }}
 .media {{ display: flex; gap: .8rem; flex-wrap: wrap; }}
 figure {{ margin: 0; width: 240px; }}

@@ -597,6 +597,19 @@ class Ledger:
                 "status": (Status.RETRYABLE if retryable else Status.FAILED).value,
                 "code": code, "message": message, "finished_at": finished_at or _now()})
 
+    def mark_not_created(self, attempt_id: int, message: str) -> Attempt:
+        """The task list shows that the create never landed: an AMBIGUOUS attempt becomes
+        RETRYABLE (``NotCreated``), an INTENT CANCELED, so the next run sends it afresh. Never
+        from a state with a task: a racing writer that recorded one wins (LedgerConflict)."""
+        try:
+            return self._transition(attempt_id, {Status.AMBIGUOUS}, {
+                "status": Status.RETRYABLE.value, "code": "NotCreated", "message": message,
+                "finished_at": _now()})
+        except LedgerConflict as conflict:
+            if conflict.current is None or conflict.current.status != Status.INTENT:
+                raise
+        return self.mark_canceled(attempt_id)
+
     def mark_expired(self, attempt_id: int, message: str | None = None) -> Attempt:
         """The task or its result vanished (24 h, or lost by the service: ``message`` says
         which) before it was collected. A SUCCEEDED attempt keeps its usage and cost: it was
@@ -706,11 +719,13 @@ class Ledger:
 
     def attempts(self, asset: str | None = None, sku: str | None = None,
                  status: Status | str | Iterable[Status | str] | None = None, *,
-                 run_id: str | None = None) -> list[Attempt]:
+                 run_id: str | None = None, model: str | None = None) -> list[Attempt]:
         """Attempts matching every filter given, in creation order."""
         query = sa.select(_t)
         if run_id is not None:
             query = query.where(_t.c.run_id == run_id)
+        if model is not None:
+            query = query.where(_t.c.model == model)
         if asset is not None:
             query = query.where(_t.c.asset == asset)
         if sku is not None:
@@ -721,6 +736,14 @@ class Ledger:
         query = query.order_by(_t.c.created_at, _t.c.id)
         with self._tx() as conn:
             return [_row_to_attempt(r) for r in conn.execute(query)]
+
+    def models_since(self, since: datetime) -> dict[str, datetime]:
+        """Each model with attempts created at or after ``since``, and the earliest of them:
+        where and since when the service may have billed tasks for this ledger."""
+        query = sa.select(_t.c.model, sa.func.min(_t.c.created_at)).where(
+            _t.c.created_at >= sa.literal(since, _UTCDateTime())).group_by(_t.c.model)
+        with self._tx() as conn:
+            return dict(conn.execute(query).tuples().all())
 
     def cost_rows(self, *, include_unstored: bool = False) -> list[dict[str, Any]]:
         """One row per STORED attempt for the cost rollup: attempt_id, task_id, asset, sku,

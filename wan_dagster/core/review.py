@@ -19,6 +19,8 @@ from .ledger import Attempt, Ledger, Status
 from .store import media_key
 
 DONE, FAILED, PENDING, INVALID = "done", "failed", "pending", "invalid"
+#: A create whose outcome is unknown: money may be spent, and a person may have to decide.
+AMBIGUOUS = "ambiguous"
 _THUMBNAIL_PX = 200
 
 
@@ -83,6 +85,10 @@ class CurrentMedia:
     def problem(self) -> str | None:
         if self.stored:
             return None
+        if self.attempt.status == Status.AMBIGUOUS:
+            return (f"AMBIGUOUS (attempt {self.attempt.id}): {self.attempt.message or ''}; "
+                    "the task sensor settles it where the task list allows, else "
+                    "python -m wan_dagster.command.resolve")
         return f"{self.attempt.status.value}: {self.attempt.code or ''} " \
                f"{self.attempt.message or ''}".strip()
 
@@ -104,6 +110,8 @@ class SkuReview:
     def status(self) -> str:
         if self.errors:
             return INVALID
+        if any(m.attempt.status == Status.AMBIGUOUS for m in self.media.values()):
+            return AMBIGUOUS
         if any(m.attempt.status in (Status.FAILED, Status.EXPIRED, Status.CANCELED)
                for m in self.media.values()):
             return FAILED

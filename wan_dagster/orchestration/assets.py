@@ -17,6 +17,7 @@ from ..core.store import MediaStore, media_key, portable_uri
 from ..dashscope.mediainfo import MediaError, probe_image, probe_video
 from ..dashscope.pricing import cost_text
 from ..dashscope.registry import TIER_PIXELS
+from .ledger_report import ledger_report
 from .generation import POOL, GenerationConfig, Resources, failure_of, run_generation
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
@@ -101,7 +102,7 @@ def generate_media(context: dg.AssetExecutionContext, config: GenerationConfig,
 @dg.asset(group_name="costs", kinds={"pandas"}, deps=[BACKGROUND, MODEL_SHOT, VIDEO],
           description="What every stored generation cost, rolled up by SKU, asset, model and day "
                       "(from the ledger, i.e. from the usage the service returned).")
-def generation_costs(ledger: LedgerResource) -> dg.Output:
+def generation_costs(ledger: LedgerResource, dashscope: DashScopeResource) -> dg.Output:
     frame = pd.DataFrame(ledger.ledger.cost_rows(),
                          columns=["sku", "asset", "model", "day", "cost", "currency"])
     # A model without a published price has cost None: counted, never summed as zero.
@@ -121,6 +122,7 @@ def generation_costs(ledger: LedgerResource) -> dg.Output:
         "generations": int(frame["generations"].sum()),
         "unpriced_generations": int(frame["unpriced"].sum()),
         "by_model": dg.MetadataValue.md(table),
+        **ledger_report(ledger.ledger, dashscope),  # ambiguous creates, billed tasks unowned
     })
 
 

@@ -16,6 +16,7 @@ from ..core.batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, 
 from ..core.catalog import Catalog, Product
 from ..core.review import prompt_of, thumbnail_jpeg
 from ..core.store import MediaStore, StoredMedia
+from ..core.store_binding import StoreMismatch
 from ..dashscope import REGISTRY, PriceBook, Usage
 from ..dashscope.pricing import cost_text, trial_terms
 from ..dashscope.registry import BillingUnit
@@ -155,7 +156,10 @@ async def _run(resources: Resources, prices: PriceBook, settings: BatchSettings,
                              prices, settings, on_outcome)
         if runners is not None:
             runners.append(runner)
-        return await work(runner)
+        try:
+            return await work(runner)
+        except StoreMismatch as mismatch:  # a clear refusal, not a traceback; never retried
+            raise dg.Failure(str(mismatch), allow_retries=False) from None
 
 
 def collect_attempt(context: dg.OpExecutionContext, attempt_id: int, wait_timeout_s: float,

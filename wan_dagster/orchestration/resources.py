@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from functools import cached_property
 from pathlib import Path
-from typing import AsyncIterator, Iterator, Literal
+from typing import Any, AsyncIterator, Iterator, Literal
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -91,10 +91,11 @@ class DashScopeResource(dg.ConfigurableResource):
                     poll=PollPolicy().scaled(self.poll_scale), shared_limits=shared)
 
     @contextlib.contextmanager
-    def get_client(self, ledger: Ledger | None = None) -> Iterator[DashScopeClient]:
+    def get_client(self, ledger: Ledger | None = None, **options: Any) -> Iterator[DashScopeClient]:
         """A client; with ``ledger``, the account's limits are shared through its database
-        with every other process using it (see ``core.account_limits``)."""
-        with DashScopeClient(**self._options(ledger)) as client:
+        with every other process using it (see ``core.account_limits``). ``options`` are
+        ``ClientConfig`` fields for this use (e.g. ``reconcile_attempts``)."""
+        with DashScopeClient(**self._options(ledger), **options) as client:
             yield client
 
     @contextlib.asynccontextmanager
