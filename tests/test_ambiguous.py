@@ -158,6 +158,20 @@ def test_a_lost_create_that_never_landed_is_withdrawn_and_sent_again(env, emulat
     assert bill(emulator) == [again.attempt.task_id]
 
 
+def test_a_person_withdraws_a_lost_create_the_list_shows_no_task_for(env, emulator, capsys):
+    defs, instance, ledger = env
+    lose_answer(emulator, landed=False)
+    [outcome] = run_batch(defs, ledger, emulator, [SKUS[0]])
+    cli = ["--ledger", ledger.url, "--base-url", emulator.base_url]
+    assert resolve.main(cli + ["withdraw", str(outcome.attempt.id)]) == 0
+    assert "withdrawn" in capsys.readouterr().out
+    withdrawn = ledger.get(outcome.attempt.id)
+    assert (withdrawn.status, withdrawn.message) == (Status.RETRYABLE,
+                                                     "withdrawn by hand: no task was created")
+    assert resolve.main(cli + ["withdraw", str(outcome.attempt.id)]) == resolve.EXIT_REFUSED
+    assert "not AMBIGUOUS" in capsys.readouterr().err
+
+
 def test_two_lost_creates_are_shown_and_settled_by_hand_then_by_the_sensor(env, emulator,
                                                                            capsys):
     """Background tasks show no prompt: two lost creates of the model cannot be told apart."""
