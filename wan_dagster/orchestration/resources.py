@@ -126,7 +126,8 @@ class CatalogResource(dg.ConfigurableResource):
 
     cache_url: str = Field(
         default="", description="SQLAlchemy URL of the database that keeps what validation "
-                                "learnt (file hashes, image and row verdicts); empty = the "
+                                "learnt (file hashes, image and row verdicts) and what the "
+                                "catalog sensor asked for; empty = the "
                                 f"ledger's: ${LEDGER_URL_ENV}, else SQLite under DAGSTER_HOME")
 
     def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO,
@@ -138,10 +139,14 @@ class CatalogResource(dg.ConfigurableResource):
                             s3_prefixes=self.s3_prefixes, skus=skus, cache=self.cache)
 
     @property
+    def database_url(self) -> str:
+        """Where the validation cache and the catalog sensor's state live."""
+        return self.cache_url or os.environ.get(LEDGER_URL_ENV) or Ledger.default_url()
+
+    @property
     def cache(self) -> ValidationCache:
         """The validation cache, shared with every process that uses the same database."""
-        return ValidationCache.for_url(self.cache_url or os.environ.get(LEDGER_URL_ENV)
-                                       or Ledger.default_url())
+        return ValidationCache.for_url(self.database_url)
 
 
 class LedgerResource(dg.ConfigurableResource):
