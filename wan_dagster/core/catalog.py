@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import numbers
 import os
@@ -24,7 +23,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -177,7 +176,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     wanted = set(skus) if skus is not None else None
     numbers = [n for n, sku in enumerate(all_skus, 1) if wanted is None or sku in wanted]
     chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
-    records = chosen.to_dict("records")
+    records = _records(chosen)
     if cache is not None:
         cache.refresh()
     verdicts = _RowVerdicts(cache, video_defaults)
@@ -204,7 +203,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
         problems = problems + [(column, rule) for column, rule in found if column not in failed]
         if problems:
             return [RowError(draft.row, draft.sku, column, rule) for column, rule in problems]
-        return replace(draft, input_fingerprints=MappingProxyType(prints))
+        return Product(**{**vars(draft), "input_fingerprints": MappingProxyType(prints)})
 
     cells = [guarded(n, r, lambda: check_cells(n, r)) for n, r in zip(numbers, records)]
     verdicts.look_up([cell[0] for cell in cells if isinstance(cell, tuple)])
@@ -229,6 +228,11 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                    tuple(usable), frame)
 
 
+#: What a row's verdict depends on, of its Product: all but its place and its result.
+_ROW_FIELDS = tuple(f.name for f in fields(Product) if f.name not in ("row", "input_fingerprints"))
+_IMAGE_FIELDS = tuple(_ROW_FIELDS.index(column) for column in IMAGE_COLUMNS)
+
+
 class _RowVerdicts:
     """Each row's request problems and fingerprints, from the cache when a row with the same
     values, image contents, video defaults and rules was checked before; else by building its
@@ -237,7 +241,9 @@ class _RowVerdicts:
     def __init__(self, cache: ValidationCache | None, defaults: VideoDefaults):
         self._cache = cache
         self._defaults = defaults
+        self._context = [RULES_VERSION, sorted(asdict(defaults).items())]
         self._keys: dict[int, str | None] = {}  # row number -> key
+        self._hashes: dict[str, str] = {}  # path -> content hash, for this load
         self._known: dict[str, Any] = {}
 
     def look_up(self, drafts: list[Product]) -> None:
@@ -267,19 +273,25 @@ class _RowVerdicts:
     def _key(self, draft: Product) -> str | None:
         """A hash of everything a row's verdict depends on, but its number; None when a local
         image cannot be read (its row is checked, and fails, the long way)."""
-        values: dict[str, Any] = {f.name: getattr(draft, f.name) for f in fields(Product)
-                                  if f.name not in ("row", "input_fingerprints")}
-        assert self._cache is not None
-        for column in IMAGE_COLUMNS:
-            path = values.get(column)
+        values = [getattr(draft, name) for name in _ROW_FIELDS]
+        for index in _IMAGE_FIELDS:
+            path = values[index]
             if path is not None and not path.startswith(REMOTE_PREFIXES):
                 try:
-                    values[column] = [path, self._cache.file_sha256(path)]
+                    values[index] = (path, self._file_sha256(path))
                 except OSError:
                     return None
-        material = json.dumps([RULES_VERSION, asdict(self._defaults), values], sort_keys=True,
-                              ensure_ascii=False, default=str)
+        # repr escapes every control character: no value can forge the separator
+        material = "\x1e".join(map(repr, [*self._context, *values]))
         return hashlib.sha256(material.encode()).hexdigest()
+
+    def _file_sha256(self, path: str) -> str:
+        """Once per file and load (rows share images)."""
+        digest = self._hashes.get(path)
+        if digest is None:
+            assert self._cache is not None
+            digest = self._hashes[path] = self._cache.file_sha256(path)
+        return digest
 
 
 # --------------------------------------------------------------------------- reading the file
@@ -484,15 +496,29 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {"video_duration": _seconds, "vid
 # --------------------------------------------------------------------------- rows
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows as dicts, missing cells as None, the documented text columns as ``_text``
+    makes them (blank is None). Column by column: ``to_dict`` goes cell by cell through the
+    Arrow strings, seconds at 100k rows."""
+    names = list(frame.columns)
+    columns = []
+    for name in names:
+        column = frame[name]
+        missing = column.isna()
+        if name in TEXT_COLUMNS:
+            missing |= column.str.strip().fillna("") == ""
+        columns.append(column.astype(object).where(~missing, None).tolist())
+    return [dict(zip(names, cells)) for cells in zip(*columns)]
+
+
 def _check_cells(number: int, record: Mapping[str, Any], images: ImageSources,
                  known: list[tuple[str, str]]) -> tuple[Product, list[tuple[str, str]]]:
     """The row as a (draft) Product and the problems of its cells as ``(column, rule)``, after
     the ``known`` ones (unconvertible cells, duplicates): what the cells say without building
     any request. The requests' problems on a column that failed here (empty, unconvertible,
     not downloadable) are consequences, and left out by the caller."""
-    values: dict[str, Any] = {column: _text(record[column]) for column in TEXT_COLUMNS}
-    values |= {column: None if pd.isna(record[column]) else record[column]
-               for column in ("video_duration", "video_audio")}
+    values: dict[str, Any] = {column: record[column] for column in TEXT_COLUMNS}
+    values |= {column: record[column] for column in ("video_duration", "video_audio")}
     problems = [("sku", rule) for rule in _sku_problems(values["sku"])] + known
     problems += [(column, rule) for column in FREE_TEXT_COLUMNS
                  if values[column] is not None and (rule := _control_problem(values[column]))]
@@ -509,12 +535,18 @@ def _check_cells(number: int, record: Mapping[str, Any], images: ImageSources,
     return Product(number, **values), problems
 
 
+#: Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) but tab and line
+#: breaks, which a spreadsheet cell may hold.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _control_problem(text: str) -> str | None:
     """Why ``text`` may not be sent: control characters (NUL among them) other than tab and line
-    breaks, which a spreadsheet cell may hold."""
-    found = sorted({f"U+{ord(c):04X}" for c in text
-                    if unicodedata.category(c) == "Cc" and c not in "\t\n\r"})
-    return f"must not contain control characters (found {', '.join(found)})" if found else None
+    breaks."""
+    if _CONTROL.search(text) is None:  # the common case, in one C-level scan
+        return None
+    found = sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(text)})
+    return f"must not contain control characters (found {', '.join(found)})"
 
 
 def _shown(value: Any, width: int = 60) -> str:
@@ -525,6 +557,8 @@ def _shown(value: Any, width: int = 60) -> str:
 
 def _text(value: Any) -> str | None:
     """A text cell, None when empty or blank."""
+    if isinstance(value, str):  # every cell of a CSV, most of a Parquet file's
+        return value if value.strip() else None
     return None if pd.isna(value) or not str(value).strip() else str(value)
 
 
