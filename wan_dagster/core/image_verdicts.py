@@ -6,7 +6,7 @@ A 100k-row catalog names tens of thousands of image files, most of them unchange
 last load; decoding them is most of what validating costs. Here:
 
 - ``file_sha256``: the sha256 of a file, reread only when its (size, mtime_ns, inode) changed;
-- ``get``/``put``: ``dashscope.validation.DecodeVerdicts``, the full-decode verdict per content
+- ``verdict``: ``dashscope.validation.DecodeVerdicts``, the full-decode verdict per content
   (installed with ``dashscope.validation.decode_verdicts``), under ``DECODE_VERSION``;
 - ``rows``/``put_row``: a row's outcome by a key of everything it depends on (the catalog
   computes it, with ``RULES_VERSION`` in it).
@@ -23,7 +23,7 @@ import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,7 @@ class ValidationCache:
         self._lock = threading.Lock()
         self._files: dict[str, tuple[_Stat, str]] = {}
         self._decoded: dict[str, DecodeVerdict] = {}
+        self._decoding: dict[str, threading.Lock] = {}  # content being decoded -> its lock
         self._new_files: dict[str, tuple[_Stat, str]] = {}
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
@@ -160,21 +161,31 @@ class ValidationCache:
         if known is not None and known[0] == identity:
             return known[1]
         digest = _hash_file(path)
-        self.stats["file_reads"] += 1
         with self._lock:
+            self.stats["file_reads"] += 1
             self._files[path] = self._new_files[path] = (identity, digest)
         return digest
 
     # ------------------------------------------------------------------ decode verdicts
 
-    def get(self, sha256: str) -> DecodeVerdict | None:
+    def verdict(self, sha256: str, decode: Callable[[], DecodeVerdict]) -> DecodeVerdict:
+        """The stored verdict, else ``decode()``'s; threads asking for the same content at
+        once wait for one decode (rows share images)."""
         with self._lock:
-            return self._decoded.get(sha256)
-
-    def put(self, sha256: str, verdict: DecodeVerdict) -> None:
-        self.stats["decodes"] += 1
-        with self._lock:
-            self._decoded[sha256] = self._new_decoded[sha256] = verdict
+            known = self._decoded.get(sha256)
+            if known is not None:
+                return known
+            decoding = self._decoding.setdefault(sha256, threading.Lock())
+        with decoding:
+            with self._lock:
+                known = self._decoded.get(sha256)
+            if known is None:
+                known = decode()
+                with self._lock:
+                    self.stats["decodes"] += 1
+                    self._decoded[sha256] = self._new_decoded[sha256] = known
+                    self._decoding.pop(sha256, None)
+        return known
 
     # ------------------------------------------------------------------ row verdicts
 

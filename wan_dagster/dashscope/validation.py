@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -120,9 +120,9 @@ class DecodeVerdicts(Protocol):
     """Where decode verdicts are kept between checks, by the sha256 of the image's bytes (e.g.
     a database shared by every process: ``core.image_verdicts``). The client keeps none."""
 
-    def get(self, sha256: str) -> DecodeVerdict | None: ...
-
-    def put(self, sha256: str, verdict: DecodeVerdict) -> None: ...
+    def verdict(self, sha256: str, decode: Callable[[], DecodeVerdict]) -> DecodeVerdict:
+        """The verdict kept for ``sha256``, else ``decode()``'s, kept (once per content even
+        when threads ask at once)."""
 
 
 #: The store ``check_image`` consults, set by ``decode_verdicts``; None decodes every time.
@@ -267,18 +267,15 @@ def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool) -> DecodeVer
     """The verdict of decoding ``img`` (opened from ``data``), from the store when it has one.
     Every pixel is decoded, not just the header: a truncated or corrupt file is refused here
     rather than accepted, paid for and failed by the service."""
-    store = _VERDICTS.get()
-    digest = hashlib.sha256(data).hexdigest() if store is not None else ""
-    verdict = store.get(digest) if store is not None else None
-    if verdict is None:
+    def decode() -> DecodeVerdict:
         try:
             img.load()
-            verdict = DecodeVerdict(None, has_alpha and _has_transparent_pixel(img))
+            return DecodeVerdict(None, has_alpha and _has_transparent_pixel(img))
         except (OSError, Image.DecompressionBombError) as exc:
-            verdict = DecodeVerdict(str(exc), False)
-        if store is not None:
-            store.put(digest, verdict)
-    return verdict
+            return DecodeVerdict(str(exc), False)
+
+    store = _VERDICTS.get()
+    return decode() if store is None else store.verdict(hashlib.sha256(data).hexdigest(), decode)
 
 
 def _has_transparent_pixel(img: Image.Image) -> bool:
