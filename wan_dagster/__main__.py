@@ -70,7 +70,8 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     with _dashscope(args) as (dashscope, where), dg.DagsterInstance.get() as instance:
         print(f"{where}\nDAGSTER_HOME={os.environ['DAGSTER_HOME']}")
         defs = build_defs(
-            dashscope=dashscope, catalog=CatalogResource(path=str(args.catalog)),
+            dashscope=dashscope,
+            catalog=CatalogResource(path=str(args.catalog), cache_url=args.ledger or ""),
             ledger=LedgerResource(url=args.ledger or ""),
             media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")))
         defs.resources["catalog"].load()  # a file that is no table stops here, in one line
