@@ -30,8 +30,9 @@ def sample(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'ledger.db'}"
+def url(ledger_url: str) -> str:
+    """The ledger's database, where the cache and the sensor's state live: SQLite or Postgres."""
+    return ledger_url
 
 
 def cache_of(url: str) -> ValidationCache:
@@ -62,16 +63,16 @@ def test_cached_load_finds_what_an_uncached_one_finds(sample, url):
     assert warm_cache.stats["file_reads"] == 0  # unchanged files are not even read
 
 
-def test_an_image_is_decoded_once_per_content(sample, url):
+def test_an_image_is_decoded_once_per_content(sample, tmp_path):
     """Two rows whose cutouts are copies of one file cost one decode, and a later load whose
     rows changed (new prompts) decodes nothing: the verdicts are kept by content hash."""
     frame = rows(sample).head(1)
-    one = cache_of(url)
+    one = cache_of(f"sqlite:///{tmp_path / 'one.db'}")
     load_catalog(write(frame, sample.parent / "one.csv"), cache=one)
     copy = sample.parent / "images" / "copy_of_cutout.png"
     shutil.copyfile(sample.parent / frame.loc[0, "cutout_image"], copy)
     twin = frame.iloc[0].to_dict() | {"sku": "TWIN-1", "cutout_image": "images/copy_of_cutout.png"}
-    two_url = url.replace("ledger.db", "other.db")
+    two_url = f"sqlite:///{tmp_path / 'two.db'}"
     two = cache_of(two_url)
     both = load_catalog(write(pd.concat([frame, pd.DataFrame([twin])]),
                               sample.parent / "two.csv"), cache=two)
@@ -101,7 +102,8 @@ def test_a_changed_image_is_validated_again(sample, url):
     assert cache.stats["row_misses"] == 1  # every other row answered from the database
 
 
-def test_a_run_checks_only_its_own_rows_but_still_refuses_duplicates(sample, url):
+def test_a_run_checks_only_its_own_rows_but_still_refuses_duplicates(sample, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
     frame = rows(sample)
     good = frame[~frame["sku"].str.startswith("BRK")]["sku"].tolist()
     duplicate = frame[frame["sku"] == good[1]].assign(title="a second listing")

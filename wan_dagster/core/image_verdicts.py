@@ -60,7 +60,9 @@ RULES_VERSION = _sources_version(
 _metadata = sa.MetaData()
 file_hashes_table = sa.Table(
     "wan_file_hashes", _metadata,
-    sa.Column("path", sa.String(4096), primary_key=True),
+    # sha256 of the path: a path may be longer than a Postgres index entry may be
+    sa.Column("path_key", sa.String(64), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
     sa.Column("inode", sa.BigInteger, nullable=False),
@@ -141,7 +143,8 @@ class ValidationCache:
             return
         with self._ledger.transaction(write=True) as conn:
             _upsert(conn, file_hashes_table, [
-                {"path": path, "size": st[0], "mtime_ns": st[1], "inode": st[2], "sha256": sha}
+                {"path_key": _path_key(path), "path": path, "size": st[0], "mtime_ns": st[1],
+                 "inode": st[2], "sha256": sha}
                 for path, (st, sha) in files.items()], replace=True)
             _upsert(conn, image_verdicts_table, [
                 {"sha256": sha, "version": DECODE_VERSION, "error": v.error,
@@ -205,6 +208,10 @@ class ValidationCache:
     def put_row(self, key: str, verdict: Mapping[str, Any] | list[Any]) -> None:
         with self._lock:
             self._new_rows[key] = json.dumps(verdict, sort_keys=True, ensure_ascii=False)
+
+
+def _path_key(path: str) -> str:
+    return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _hash_file(path: str) -> str:
