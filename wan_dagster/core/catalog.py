@@ -31,6 +31,7 @@ from typing import Any, TypeGuard
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -344,6 +345,8 @@ def _read_csv(source: Path | io.BytesIO) -> pd.DataFrame:
     header: list[str] = []
     try:
         header = list(pd.read_csv(io.StringIO(text), nrows=0, **options).columns)
+        if (fast := _read_regular_csv(text, header)) is not None:
+            return fast
         overflow = [f"{_OVERFLOW}{i}" for i in range(len(header))]
         # header=None: the header line is row 0 (after any blank lines), dropped below.
         frame = pd.read_csv(io.StringIO(text), header=None, names=header + overflow, **options)
@@ -352,6 +355,27 @@ def _read_csv(source: Path | io.BytesIO) -> pd.DataFrame:
     frame = frame.iloc[1:].reset_index(drop=True)
     frame[header] = frame[header].mask(frame[header] == "")
     return frame
+
+
+def _read_regular_csv(text: str, header: list[str]) -> pd.DataFrame | None:
+    """The file through Arrow's parser (seconds faster at 100k rows) when it is regular: every
+    line as wide as the header, every quote balanced, no column name repeated (pandas would
+    rename the copies). None otherwise: the careful reader then says where and why."""
+    if len(set(header)) != len(header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode()),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid:
+        return None
+    if table.column_names != header:
+        return None
+    frame = table.to_pandas()
+    return frame.mask(frame == "")
 
 
 def _csv_problem(text: str, width: int, exc: Exception) -> str:
