@@ -175,7 +175,8 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     all_skus = [_text(sku) for sku in frame["sku"].tolist()]
     duplicates = _duplicates(all_skus)
     wanted = set(skus) if skus is not None else None
-    numbers = [n for n, sku in enumerate(all_skus, 1) if wanted is None or sku in wanted]
+    numbers = [n for n, sku in enumerate(all_skus, 1)
+               if wanted is None or sku in wanted or f"<row {n}>" in wanted]
     chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
     records = _records(chosen)
     if cache is not None:
