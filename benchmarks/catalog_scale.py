@@ -64,10 +64,21 @@ def build(root: Path, rows: int, images: int) -> Path:
     return path
 
 
+#: CPU seconds of each timed action, beside its wall time: on a shared machine the wall time
+#: moves with the load, the CPU time much less.
+CPU: list[float] = []
+
+
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = action()
+    CPU.append(time.process_time() - cpu)
     return time.perf_counter() - started, result
+
+
+def report(figure: str, before: str, after: str, ratio: str = "") -> None:
+    """One row of the table, printed as soon as it is measured."""
+    print(f"| {figure} | {before} | {after} | {ratio} |", flush=True)
 
 
 def fresh_cache(url: str) -> ValidationCache:
@@ -115,20 +126,41 @@ def main() -> None:
         url = f"sqlite:///{work / 'ledger.db'}"
         small_url = f"sqlite:///{work / 'small-ledger.db'}"
 
-        old_s, old = timed(lambda: load_catalog(small))
+        print(f"\n{args.rows} rows, {files} distinct images; uncached path measured on "
+              f"{args.old_rows} rows of the same make; wall s (CPU s)\n", flush=True)
+        print("| figure | uncached path (before) | cached path | ratio |\n|---|---|---|---|")
+        old_s, _ = timed(lambda: load_catalog(small))
+        old_cpu = CPU[-1]
         small_cold_s, _ = timed(lambda: load_catalog(small, cache=fresh_cache(small_url)))
         small_warm_s, _ = timed(lambda: load_catalog(small, cache=fresh_cache(small_url)))
-        old_row_ms = old_s / args.old_rows * 1e3
+        per_row = 1e3 / args.old_rows
+        report(f"load + validate, per row, {args.old_rows} rows",
+               f"{old_s * per_row:.2f} ms ({old_cpu * per_row:.2f} ms)",
+               f"cold {small_cold_s * per_row:.2f} ms, warm {small_warm_s * per_row:.3f} ms "
+               f"({CPU[-1] * per_row:.3f} ms)", f"{old_s / small_warm_s:.0f}x warm")
+        estimate, estimate_cpu = old_s / args.old_rows * args.rows, old_cpu / args.old_rows * args.rows
+        before = f"~{estimate:.0f} s (~{estimate_cpu:.0f} s), from the per-row figure"
+
         cache = fresh_cache(url)
         cold_s, cold = timed(lambda: load_catalog(big, cache=cache))
-        decodes, reads = cache.stats["decodes"], cache.stats["file_reads"]
-        warm_cache = fresh_cache(url)
-        warm_s, warm = timed(lambda: load_catalog(big, cache=warm_cache))
-        assert warm.products == cold.products and not cold.errors, cold.errors[:3]
+        assert not cold.errors, cold.errors[:3]
+        report(f"load + validate cold, {args.rows} rows", before,
+               f"{cold_s:.1f} s ({CPU[-1]:.1f} s); {cache.stats['decodes']} decodes, "
+               f"{cache.stats['file_reads']} files hashed", f"{estimate / cold_s:.1f}x")
+        warm_s, warm = timed(lambda: load_catalog(big, cache=fresh_cache(url)))
+        assert warm.products == cold.products
+        report("load + validate, nothing changed since", before, f"{warm_s:.1f} s ({CPU[-1]:.1f} s)",
+               f"{estimate / warm_s:.0f}x")
         sku = cold.products[len(cold.products) // 2].sku
         one_s, one = timed(lambda: load_catalog(big, skus=[sku], cache=fresh_cache(url)))
         assert [p.sku for p in one.products] == [sku]
+        report("one-SKU run's catalog work", before, f"{one_s:.2f} s ({CPU[-1]:.2f} s)",
+               f"{estimate / one_s:.0f}x")
 
+        current = {p.sku: p.fingerprint for p in cold.products}
+        order = list(current)
+        ranges = batches(order, set(order), RUN_BATCH)
+        old_digest_s, _ = timed(lambda: [old_digest(current, order, a, b) for a, b in ranges])
         with dg.instance_for_test() as instance:
             first = sensor_tick(big, url, instance, None)
             for request in first.dynamic_partitions_requests:
@@ -136,31 +168,10 @@ def main() -> None:
                                                 list(request.partition_keys))
             tick_s, tick = timed(lambda: sensor_tick(big, url, instance, first.cursor))
             assert not tick.run_requests, "nothing changed: no run"
-        current = {p.sku: p.fingerprint for p in cold.products}
-        order = list(current)
-        ranges = batches(order, set(order), RUN_BATCH)
-        old_digest_s, _ = timed(lambda: [old_digest(current, order, a, b) for a, b in ranges])
-        old_cursor = len(json.dumps(current))
-
-        print(f"\n{args.rows} rows, {files} distinct images; uncached path measured on "
-              f"{args.old_rows} rows of the same make\n")
-        print("| figure | uncached path (before) | cached path | ratio |")
-        print("|---|---|---|---|")
-        print(f"| load + validate, per row, {args.old_rows} rows | {old_row_ms:.2f} ms | cold "
-              f"{small_cold_s / args.old_rows * 1e3:.2f} ms, warm "
-              f"{small_warm_s / args.old_rows * 1e3:.3f} ms | "
-              f"{old_s / small_warm_s:.0f}x (warm) |")
-        estimate = old_row_ms * args.rows / 1e3
-        print(f"| load + validate cold, {args.rows} rows | ~{estimate:.0f} s (per-row estimate) "
-              f"| {cold_s:.1f} s ({decodes} decodes, {reads} files hashed) | "
-              f"{estimate / cold_s:.1f}x |")
-        print(f"| load + validate, images unchanged | ~{estimate:.0f} s | {warm_s:.1f} s | "
-              f"{estimate / warm_s:.0f}x |")
-        print(f"| one-SKU run's catalog work | ~{estimate:.0f} s | {one_s:.2f} s | "
-              f"{estimate / one_s:.0f}x |")
-        print(f"| sensor tick, no change | ~{estimate:.0f} s + {old_digest_s:.1f} s digest | "
-              f"{tick_s:.1f} s | {(estimate + old_digest_s) / tick_s:.0f}x |")
-        print(f"| sensor cursor | {old_cursor / 1e6:.1f} MB | {len(first.cursor or '')} bytes | |")
+        report("sensor tick, no change", f"{before} + {old_digest_s:.1f} s digest",
+               f"{tick_s:.1f} s ({CPU[-1]:.1f} s)", f"{(estimate + old_digest_s) / tick_s:.0f}x")
+        report("sensor cursor", f"{len(json.dumps(current)) / 1e6:.1f} MB (JSON of every SKU)",
+               f"{len(first.cursor or '')} bytes")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
