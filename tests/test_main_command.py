@@ -3,7 +3,6 @@ their stdout and the emulator's own bill."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 
 from big_catalog import build_catalog
 from wan_dagster.core.ledger import Ledger, Status
+from wan_dagster.core.seen_fingerprints import SeenFingerprints
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.orchestration.resources import CatalogResource
 
@@ -89,8 +89,12 @@ def test_one_row_catalog_on_the_embedded_emulator_then_a_no_op_rerun(tmp_path):
 
     with dg.DagsterInstance.from_config(str(command.home)) as instance:
         cursor = stored_sensor_cursor(instance)
-        assert set(json.loads(cursor)) == {sku}
-        defs = build_defs(catalog=CatalogResource(path=str(catalog)))
+        # the cursor is a token; what the sensor asked for is in the ledger's database
+        assert len(cursor) < 100
+        assert set(SeenFingerprints.for_url(command.ledger_url).pending(
+            "catalog_sensor", cursor)) == {sku}
+        defs = build_defs(catalog=CatalogResource(path=str(catalog),
+                                                  cache_url=command.ledger_url))
         with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor,
                                      resources={"catalog": defs.resources["catalog"]}) as context:
             tick = defs.get_sensor_def("catalog_sensor").evaluate_tick(context)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -77,7 +76,8 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     with _dashscope(args) as (dashscope, where), dg.DagsterInstance.get() as instance:
         print(f"{where}\nDAGSTER_HOME={os.environ['DAGSTER_HOME']}")
         defs = build_defs(
-            dashscope=dashscope, catalog=CatalogResource(path=str(args.catalog)),
+            dashscope=dashscope,
+            catalog=CatalogResource(path=str(args.catalog), cache_url=args.ledger or ""),
             ledger=LedgerResource(url=args.ledger or ""),
             media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")))
         defs.resources["catalog"].load()  # a file that is no table stops here, in one line
@@ -165,8 +165,11 @@ def _generation_config(args: argparse.Namespace) -> dict:
 
 def _tick(defs, instance, cursor: str | None):
     """One ``catalog_sensor`` tick as the daemon evaluates it (new partitions registered), and
-    the cursor it asks to store: SKU -> the fingerprint requested."""
+    what it asked for: SKU -> the fingerprint requested (the cursor is a token; the state is
+    in the database, see ``core.seen_fingerprints``)."""
     import dagster as dg
+
+    from .core.seen_fingerprints import SeenFingerprints
 
     sensor = defs.get_sensor_def("catalog_sensor")
     with dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
@@ -182,7 +185,8 @@ def _tick(defs, instance, cursor: str | None):
               f"run(s) for new or changed SKUs")
     else:
         print(f"Catalog sensor: {tick.skip_message or 'nothing new or changed'}; no run needed")
-    return tick, json.loads(tick.cursor) if tick.cursor else {}
+    state = SeenFingerprints.for_url(defs.resources["catalog"].database_url)
+    return tick, state.pending(sensor.name, tick.cursor) if tick.run_requests else {}
 
 
 def _retry_requests(defs, instance, tick, args: argparse.Namespace) -> list:
@@ -219,6 +223,7 @@ def _run_requests(defs, instance, requests: list, run_config: dict, stops, commi
     signal, if any."""
     from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
+    from .core.seen_fingerprints import SeenFingerprints
     from .orchestration.launch import execute_job_run
 
     order = instance.get_dynamic_partitions("sku")
@@ -236,8 +241,9 @@ def _run_requests(defs, instance, requests: list, run_config: dict, stops, commi
             return run_ids, stops.received
         if from_sensor and commit is not None:
             cursor, requested = commit
-            stored = json.loads(cursor.get() or "{}")
-            cursor.set(json.dumps({**stored, **{sku: requested[sku] for sku in skus}}))
+            state = SeenFingerprints.for_url(defs.resources["catalog"].database_url)
+            cursor.set(state.commit("catalog_sensor", cursor.get(),
+                                    {sku: requested[sku] for sku in skus}))
     return run_ids, None
 
 

@@ -127,14 +127,20 @@ class ImageSources:
         self._s3 = s3_client
         self._cache_dir = cache_dir
         self._downloaded: dict[str, tuple[str, str | None]] = {}
+        #: Cell -> its answer: rows sharing an image (templates) resolve it once per load.
+        self._resolved: dict[str, tuple[str | None, str | None]] = {}
 
     def resolve(self, value: str) -> tuple[str | None, str | None]:
         """``(resolved value, None)`` when the row may use it, else ``(None, problem)``: a
         refused cell is never handed on, since building its requests would read it."""
-        try:
-            return self._resolve(value), None
-        except _Refused as refused:
-            return None, str(refused)
+        answer = self._resolved.get(value)
+        if answer is None:
+            try:
+                answer = self._resolve(value), None
+            except _Refused as refused:
+                answer = None, str(refused)
+            self._resolved[value] = answer
+        return answer
 
     def _resolve(self, value: str) -> str:
         if len(value) > MAX_REFERENCE_LENGTH:

@@ -10,8 +10,13 @@ messages, so both sides speak the same rules.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
@@ -101,26 +106,62 @@ def _check_media_value(spec: ModelSpec, media: MediaField, value: Any) -> list[s
     return problems
 
 
+@dataclass(frozen=True)
+class DecodeVerdict:
+    """What decoding every pixel of an image found: whether it decodes (``error`` says why
+    not) and whether any pixel is transparent. It depends on the bytes alone, never on a rule,
+    so it can be kept per content and reused under every field's rule."""
+
+    error: str | None
+    transparent: bool
+
+
+class DecodeVerdicts(Protocol):
+    """Where decode verdicts are kept between checks, by the sha256 of the image's bytes (e.g.
+    a database shared by every process: ``core.image_verdicts``). The client keeps none."""
+
+    def verdict(self, sha256: str, decode: Callable[[], DecodeVerdict]) -> DecodeVerdict:
+        """The verdict kept for ``sha256``, else ``decode()``'s, kept (once per content even
+        when threads ask at once)."""
+
+
+#: The store ``check_image`` consults, set by ``decode_verdicts``; None decodes every time.
+_VERDICTS: ContextVar[DecodeVerdicts | None] = ContextVar("wan_decode_verdicts", default=None)
+
+
+@contextlib.contextmanager
+def decode_verdicts(store: DecodeVerdicts | None) -> Iterator[None]:
+    """Within the block (this thread or task, and contexts copied from it), ``check_image``
+    decodes each content once per ``store``: every request builder validates through it, so
+    this is the one seam where the catalog's cache plugs in."""
+    token = _VERDICTS.set(store)
+    try:
+        yield
+    finally:
+        _VERDICTS.reset(token)
+
+
 def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
     """Problems with image ``data`` under ``rule``; ``field`` names it in each message.
 
-    Format, sides and bytes are read from the header; an image declaring more pixels than any
-    model accepts is refused there, so a tiny file cannot decode into gigabytes."""
+    Format, mode, sides and bytes are read from the header; an image declaring more pixels than
+    any model accepts is refused there, so a tiny file cannot decode into gigabytes. Only then
+    is every pixel decoded (once per content under ``decode_verdicts``)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt, (width, height), mode = img.format or "?", img.size, img.mode
             problems = _header_problems(data, fmt, width, height, rule, field)
             if width * height > MAX_IMAGE_PIXELS:
                 return problems
-            # Decode every pixel, not just the header: a truncated or corrupt file is refused
-            # here rather than accepted, paid for and failed by the service.
-            img.load()
             has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
-            transparent = has_alpha and _has_transparent_pixel(img)
+            verdict = _decode_verdict(img, data, has_alpha)
     except UnidentifiedImageError:
         return [f"{field}: not a readable image ({_unidentified(data)})"]
     except (OSError, Image.DecompressionBombError) as exc:
         return [f"{field}: not a readable image ({exc})"]
+    if verdict.error is not None:
+        return [f"{field}: not a readable image ({verdict.error})"]
+    transparent = verdict.transparent
     if rule.alpha == "required" and not transparent:
         problems.append(f"{field}: must be an RGBA image with a transparent background "
                         f"(got {fmt} mode {mode}{' with no transparent pixel' if has_alpha else ''})")
@@ -220,6 +261,21 @@ def _size_problem(size: int, limit: int | None, field: str) -> list[str]:
 def _unidentified(data: bytes) -> str:
     """Why Pillow recognised no image (its own message names only an in-memory buffer)."""
     return "0 bytes" if not data else "not in any image format Pillow can read"
+
+
+def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool) -> DecodeVerdict:
+    """The verdict of decoding ``img`` (opened from ``data``), from the store when it has one.
+    Every pixel is decoded, not just the header: a truncated or corrupt file is refused here
+    rather than accepted, paid for and failed by the service."""
+    def decode() -> DecodeVerdict:
+        try:
+            img.load()
+            return DecodeVerdict(None, has_alpha and _has_transparent_pixel(img))
+        except (OSError, Image.DecompressionBombError) as exc:
+            return DecodeVerdict(str(exc), False)
+
+    store = _VERDICTS.get()
+    return decode() if store is None else store.verdict(hashlib.sha256(data).hexdigest(), decode)
 
 
 def _has_transparent_pixel(img: Image.Image) -> bool:

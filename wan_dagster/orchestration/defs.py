@@ -9,7 +9,8 @@ from .assets import (generate_media, generation_costs, media_handoff, product_ca
                      review_gallery)
 from .jobs import (catalog_job, collect_job, media_check_job, media_job, nightly_refresh,
                    nightly_refresh_job, review_job, sku_list_job)
-from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
+from .resources import (LEDGER_URL_ENV, CatalogResource, DashScopeResource, LedgerResource,
+                        MediaStoreResource)
 from .progress import progress_logger
 from .sensors import build_catalog_sensor
 from .task_sensor import build_task_sensor
@@ -20,11 +21,6 @@ def default_dashscope() -> DashScopeResource:
     the embedded emulator instead of failing, so a fresh checkout runs without paying."""
     key = dg.EnvVar("DASHSCOPE_API_KEY") if os.environ.get("DASHSCOPE_API_KEY") else ""
     return DashScopeResource(api_key=key)
-
-
-#: The ledger's SQLAlchemy URL for every run and sensor of a deployment (see README "Running in
-#: production"); unset, each machine keeps its own SQLite ledger under DAGSTER_HOME.
-LEDGER_URL_ENV = "WAN_DAGSTER_LEDGER_URL"
 
 
 def default_ledger() -> LedgerResource:

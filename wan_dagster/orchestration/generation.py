@@ -82,8 +82,8 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
     Returns the failures; the caller fails the step with ``failure_of`` so the UI marks exactly
     those SKUs."""
     assert resources.catalog is not None
-    catalog = resources.catalog.load(config.video_defaults())
     skus = list(skus)
+    catalog = resources.catalog.load(config.video_defaults(), skus=skus)
     products, failures = _products(catalog, skus, assets)
     if config.dry_run:
         _log_dry_run(context, products, assets, config.video_defaults(),

@@ -7,6 +7,8 @@ emulator, so a fresh checkout can run and rehearse a batch without paying.
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, Literal
@@ -17,12 +19,16 @@ from pydantic import Field, PrivateAttr
 
 from ..core.account_limits import AccountLimits
 from ..core.catalog import Catalog, load_catalog
+from ..core.image_verdicts import ValidationCache
 from ..dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
 from ..core.ledger import Ledger
 from ..core.plan import DEFAULT_VIDEO, VideoDefaults
 from ..core.store import LocalMediaStore, MediaStore, S3MediaStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # wan_dagster/orchestration/ -> the repository
+#: The ledger's SQLAlchemy URL for every run and sensor of a deployment (see README "Running in
+#: production"); unset, each machine keeps its own SQLite ledger under DAGSTER_HOME.
+LEDGER_URL_ENV = "WAN_DAGSTER_LEDGER_URL"
 
 
 class DashScopeResource(dg.ConfigurableResource):
@@ -119,12 +125,29 @@ class CatalogResource(dg.ConfigurableResource):
         default_factory=list, description="s3://bucket or s3://bucket/prefix rows may read "
                                           "images from, besides the catalog's own bucket")
 
-    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO) -> Catalog:
+    cache_url: str = Field(
+        default="", description="SQLAlchemy URL of the database that keeps what validation "
+                                "learnt (file hashes, image and row verdicts) and what the "
+                                "catalog sensor asked for; empty = the "
+                                f"ledger's: ${LEDGER_URL_ENV}, else SQLite under DAGSTER_HOME")
+
+    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO,
+             skus: Collection[str] | None = None) -> Catalog:
         """The validated catalog; ``video_defaults`` fill empty video cells (and so take part
-        in the video fingerprints)."""
+        in the video fingerprints). ``skus``: validate only these SKUs' rows (a run's own)."""
         return load_catalog(self.path, s3_client=self.s3.get_client(),
                             video_defaults=video_defaults, local_roots=self.local_roots,
-                            s3_prefixes=self.s3_prefixes)
+                            s3_prefixes=self.s3_prefixes, skus=skus, cache=self.cache)
+
+    @property
+    def database_url(self) -> str:
+        """Where the validation cache and the catalog sensor's state live."""
+        return self.cache_url or os.environ.get(LEDGER_URL_ENV) or Ledger.default_url()
+
+    @property
+    def cache(self) -> ValidationCache:
+        """The validation cache, shared with every process that uses the same database."""
+        return ValidationCache.for_url(self.database_url)
 
 
 class LedgerResource(dg.ConfigurableResource):

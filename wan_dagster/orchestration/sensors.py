@@ -3,17 +3,18 @@ for new or changed products only, so an unchanged SKU is never paid for twice.""
 
 
 import hashlib
-import json
 from typing import Iterable, Sequence
 
 import dagster as dg
 
 from .assets import sku_partitions
 from ..core.catalog import Catalog
+from ..core.seen_fingerprints import SeenFingerprints
 from .resources import CatalogResource
 
 PARTITION_CHUNK = 1000  # dynamic partitions are added in chunks (SQLite variable limits)
 RUN_BATCH = 50  # SKUs per run for runs over contiguous new partitions
+SENSOR_NAME = "catalog_sensor"
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -63,22 +64,25 @@ def run_request(first: str, last: str, fingerprint: str) -> dg.RunRequest:
 def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
                          default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
                          ) -> dg.SensorDefinition:
-    @dg.sensor(name="catalog_sensor", job=job, minimum_interval_seconds=minimum_interval_seconds,
+    @dg.sensor(name=SENSOR_NAME, job=job, minimum_interval_seconds=minimum_interval_seconds,
                default_status=default_status,
                description="Registers new SKUs as partitions (in chunks) and requests batched "
                            "runs for new or changed products only.")
     def catalog_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource):
         cat = catalog.load()
-        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         current = fingerprints(cat)
-        wanted = {sku for sku, fp in current.items() if seen.get(sku) != fp}
+        wanted, cursor = SeenFingerprints.for_url(catalog.database_url).changes(
+            SENSOR_NAME, context.cursor, current)
         if not wanted:
-            return dg.SkipReason(f"catalog {cat.source} unchanged ({len(current)} SKUs)")
+            return dg.SensorResult(skip_reason=f"catalog {cat.source} unchanged "
+                                               f"({len(current)} SKUs)", cursor=cursor)
         existing = context.instance.get_dynamic_partitions(sku_partitions.name)
         known = set(existing)
         to_add = [sku for sku in current if sku not in known]
         order = [*existing, *to_add]
-        requests = [run_request(first, last, _digest(current, order, first, last))
+        position = {key: index for index, key in enumerate(order)}
+        requests = [run_request(first, last, _digest(current, order[position[first]:
+                                                                    position[last] + 1]))
                     for first, last in batches(order, wanted, RUN_BATCH)]
         context.log.info(f"{len(wanted)} new or changed SKU(s) in {len(requests)} run(s); "
                          f"adding {len(to_add)} partition(s)")
@@ -86,14 +90,13 @@ def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
             run_requests=requests,
             dynamic_partitions_requests=[sku_partitions.build_add_request(list(chunk))
                                          for chunk in _chunks(to_add, PARTITION_CHUNK)],
-            cursor=json.dumps({**seen, **{sku: current[sku] for sku in wanted}}),
+            cursor=cursor,
         )
 
     return catalog_sensor
 
 
-def _digest(current: dict[str, str], order: Sequence[str], first: str, last: str) -> str:
-    """A run key part that changes when any fingerprint in the range changes."""
-    keys = order[order.index(first):order.index(last) + 1]
+def _digest(current: dict[str, str], keys: Sequence[str]) -> str:
+    """A run key part that changes when any fingerprint of the range's ``keys`` changes."""
     text = "|".join(current.get(k, "") for k in keys)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

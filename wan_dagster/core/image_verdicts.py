@@ -1,0 +1,240 @@
+"""What validating a catalog learned, kept in the ledger's database so that no process or run
+learns it twice: each local file's content hash (by its stat), each image content's decode
+verdict, and each row's verdict (its problems, or its fingerprints).
+
+A 100k-row catalog names tens of thousands of image files, most of them unchanged since the
+last load; decoding them is most of what validating costs. Here:
+
+- ``file_sha256``: the sha256 of a file, reread only when its (size, mtime_ns, inode) changed;
+- ``verdict``: ``dashscope.validation.DecodeVerdicts``, the full-decode verdict per content
+  (installed with ``dashscope.validation.decode_verdicts``), under ``DECODE_VERSION``;
+- ``rows``/``put_row``: a row's outcome by a key of everything it depends on (the catalog
+  computes it, with ``RULES_VERSION`` in it).
+
+Reads happen once per load (``refresh``, ``rows``); writes are buffered and written in one
+transaction per ``flush``. Every entry is content-addressed or keyed by the file's identity, so
+racing writers agree: the first one wins, the others' inserts are ignored. No Dagster imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import PIL
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ..dashscope.validation import DecodeVerdict
+from .ledger import Ledger
+
+__all__ = ["DECODE_VERSION", "RULES_VERSION", "ValidationCache"]
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _sources_version(*modules: str, extra: str = "") -> str:
+    """A hash of the code that decides a verdict: any edit to it (a rule, a registry fact, a
+    builder) makes every cached verdict of that kind stale, without anyone bumping a number."""
+    digest = hashlib.sha256(extra.encode())
+    for module in modules:
+        digest.update((_PACKAGE / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+#: Decoding depends on the decoder and on how ``check_image`` reads its result.
+DECODE_VERSION = _sources_version("dashscope/validation.py", extra=f"Pillow {PIL.__version__}")
+#: A row's verdict depends on the catalog's rules, the plan, the builders and the registry.
+RULES_VERSION = _sources_version(
+    "core/catalog.py", "core/plan.py", "core/product.py", "core/sources.py",
+    "dashscope/registry.py", "dashscope/requests.py", "dashscope/inputs.py",
+    "dashscope/validation.py", extra=DECODE_VERSION)
+
+_metadata = sa.MetaData()
+file_hashes_table = sa.Table(
+    "wan_file_hashes", _metadata,
+    # sha256 of the path: a path may be longer than a Postgres index entry may be
+    sa.Column("path_key", sa.String(64), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("inode", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+image_verdicts_table = sa.Table(
+    "wan_image_verdicts", _metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(16), primary_key=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("transparent", sa.Boolean, nullable=False),
+)
+row_verdicts_table = sa.Table(
+    "wan_row_verdicts", _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("verdict", sa.Text, nullable=False),
+)
+#: Keys per ``IN (...)`` query: under SQLite's and Postgres' bound-parameter limits.
+_KEYS_PER_QUERY = 900
+
+_Stat = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+class ValidationCache:
+    """The validation cache in one ledger database (``for_url``: one per URL and process).
+    Thread-safe: the catalog's row workers share it."""
+
+    _instances: dict[tuple[str, int], ValidationCache] = {}
+    _instances_lock = threading.Lock()
+
+    @classmethod
+    def for_url(cls, url: str) -> ValidationCache:
+        key = (url, os.getpid())
+        with cls._instances_lock:
+            cache = cls._instances.get(key)
+            if cache is None:
+                cache = cls._instances[key] = cls(Ledger(url))
+            return cache
+
+    def __init__(self, ledger: Ledger):
+        self._ledger = ledger
+        ledger.create_tables(_metadata)
+        self._lock = threading.Lock()
+        self._files: dict[str, tuple[_Stat, str]] = {}
+        self._decoded: dict[str, DecodeVerdict] = {}
+        self._decoding: dict[str, threading.Lock] = {}  # content being decoded -> its lock
+        self._new_files: dict[str, tuple[_Stat, str]] = {}
+        self._new_decoded: dict[str, DecodeVerdict] = {}
+        self._new_rows: dict[str, str] = {}
+        #: What was found where: ``decodes`` counts full decodes done (cache misses), ``file_reads``
+        #: files hashed, ``row_hits``/``row_misses`` rows answered or not by the cache.
+        self.stats: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"ValidationCache({self._ledger!r})"
+
+    # ------------------------------------------------------------------ loading and saving
+
+    def refresh(self) -> None:
+        """Read the file hashes and decode verdicts other processes stored (once per load)."""
+        with self._ledger.transaction() as conn:
+            files = {r.path: ((r.size, r.mtime_ns, r.inode), r.sha256)
+                     for r in conn.execute(sa.select(file_hashes_table))}
+            decoded = {r.sha256: DecodeVerdict(r.error, bool(r.transparent))
+                       for r in conn.execute(sa.select(image_verdicts_table).where(
+                           image_verdicts_table.c.version == DECODE_VERSION))}
+        with self._lock:
+            self._files.update(files)
+            self._decoded.update(decoded)
+
+    def flush(self) -> None:
+        """Store what was learnt since the last flush, in one transaction."""
+        with self._lock:
+            files, self._new_files = self._new_files, {}
+            decoded, self._new_decoded = self._new_decoded, {}
+            rows, self._new_rows = self._new_rows, {}
+        if not (files or decoded or rows):
+            return
+        with self._ledger.transaction(write=True) as conn:
+            _upsert(conn, file_hashes_table, [
+                {"path_key": _path_key(path), "path": path, "size": st[0], "mtime_ns": st[1],
+                 "inode": st[2], "sha256": sha}
+                for path, (st, sha) in files.items()], replace=True)
+            _upsert(conn, image_verdicts_table, [
+                {"sha256": sha, "version": DECODE_VERSION, "error": v.error,
+                 "transparent": v.transparent} for sha, v in decoded.items()])
+            _upsert(conn, row_verdicts_table,
+                    [{"key": key, "verdict": verdict} for key, verdict in rows.items()])
+
+    # ------------------------------------------------------------------ file content hashes
+
+    def file_sha256(self, path: str) -> str:
+        """The sha256 of the file at ``path`` (a real path), read only when its size, mtime or
+        inode differ from the last time it was hashed. OSError if it cannot be read."""
+        info = os.stat(path)
+        identity = (info.st_size, info.st_mtime_ns, info.st_ino)
+        with self._lock:
+            known = self._files.get(path)
+        if known is not None and known[0] == identity:
+            return known[1]
+        digest = _hash_file(path)
+        with self._lock:
+            self.stats["file_reads"] += 1
+            self._files[path] = self._new_files[path] = (identity, digest)
+        return digest
+
+    # ------------------------------------------------------------------ decode verdicts
+
+    def verdict(self, sha256: str, decode: Callable[[], DecodeVerdict]) -> DecodeVerdict:
+        """The stored verdict, else ``decode()``'s; threads asking for the same content at
+        once wait for one decode (rows share images)."""
+        with self._lock:
+            known = self._decoded.get(sha256)
+            if known is not None:
+                return known
+            decoding = self._decoding.setdefault(sha256, threading.Lock())
+        with decoding:
+            with self._lock:
+                known = self._decoded.get(sha256)
+            if known is None:
+                known = decode()
+                with self._lock:
+                    self.stats["decodes"] += 1
+                    self._decoded[sha256] = self._new_decoded[sha256] = known
+                    self._decoding.pop(sha256, None)
+        return known
+
+    # ------------------------------------------------------------------ row verdicts
+
+    def rows(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored verdicts of those ``keys`` that have one (key -> the JSON value)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        with self._ledger.transaction() as conn:
+            for start in range(0, len(wanted), _KEYS_PER_QUERY):
+                chunk = wanted[start:start + _KEYS_PER_QUERY]
+                found.update((r.key, json.loads(r.verdict)) for r in conn.execute(
+                    sa.select(row_verdicts_table).where(row_verdicts_table.c.key.in_(chunk))))
+        self.stats["row_hits"] += len(found)
+        self.stats["row_misses"] += len(wanted) - len(found)
+        return found
+
+    def put_row(self, key: str, verdict: Mapping[str, Any] | list[Any]) -> None:
+        with self._lock:
+            self._new_rows[key] = json.dumps(verdict, sort_keys=True, ensure_ascii=False)
+
+
+def _path_key(path: str) -> str:
+    return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _hash_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]],
+            replace: bool = False) -> None:
+    """Insert ``rows``; on a key already there, keep it (content-addressed: the same value) or,
+    with ``replace``, overwrite it (a file hashed again after it changed)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    keys = [c.name for c in table.primary_key.columns]
+    statement = dialect.insert(table)
+    if replace:
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={c.name: statement.excluded[c.name]
+                                       for c in table.columns if c.name not in keys})
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(statement, rows)
