@@ -34,6 +34,7 @@ from ..dashscope.registry import Output
 from ..dashscope.requests import TaskRequest
 from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Attempt, Ledger, Status
+from .ledger_thread import LedgerThread
 from ..dashscope.mediainfo import probe_image, probe_video
 from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
                    video_request, video_source)
@@ -146,6 +147,7 @@ class BatchRunner:
         self.owner = new_owner("run")
         self._lease_s = lease_seconds()
         self._work: Path  # the scratch directory, while run() or collect() works
+        self.db: LedgerThread  # the ledger off the event loop, while run() or collect() works
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
@@ -168,10 +170,12 @@ class BatchRunner:
         leases on its attempts; at the end both go, and its attempts are free to claim."""
         heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
                               self._lease_s / 3, "wan-attempt-lease").start()
+        self.db = LedgerThread(self.ledger)
         with _scratch_dir() as self._work:
             try:
                 yield
             finally:
+                self.db.close()
                 heartbeat.stop()
                 self.ledger.release_leases(self.owner)
 
@@ -192,11 +196,11 @@ class BatchRunner:
         withdrawn = Withdrawn()
         if self.settings.run_id is None:
             return withdrawn
-        for attempt in self.ledger.attempts(run_id=self.settings.run_id,
-                                            status=(Status.INTENT, Status.SUBMITTED)):
+        for attempt in await self.db.attempts(run_id=self.settings.run_id,
+                                              status=(Status.INTENT, Status.SUBMITTED)):
             if attempt.status == Status.INTENT:
                 if attempt.sent_at is None:
-                    self.ledger.mark_canceled(attempt.id)
+                    await self.db.mark_canceled(attempt.id)
                     withdrawn.unsent += 1
                 continue
             try:
@@ -204,7 +208,7 @@ class BatchRunner:
             except DashScopeError:  # RUNNING or finished: the task sensor collects it
                 withdrawn.left_running += 1
                 continue
-            self.ledger.mark_canceled(attempt.id)
+            await self.db.mark_canceled(attempt.id)
             withdrawn.canceled += 1
         return withdrawn
 
@@ -272,14 +276,14 @@ class BatchRunner:
                                  still: Outcome | None) -> Outcome:
         request = await asyncio.to_thread(self._request, asset, product, still)
         while True:
-            attempt, fresh = self.ledger.begin(
+            attempt, fresh = await self.db.begin(
                 asset=asset, sku=product.sku, input_fingerprint=product.input_fingerprints[asset],
                 model=request.model, request_fingerprint=request.fingerprint,
                 request_body=request.body, run_id=self.settings.run_id,
                 max_attempts=self.settings.max_attempts, owner=self.owner,
                 lease_s=self._lease_s)
             if attempt.status == Status.EXPIRED and self.settings.regenerate_expired:
-                attempt, fresh = self.ledger.restart(
+                attempt, fresh = await self.db.restart(
                     attempt.id, run_id=self.settings.run_id, owner=self.owner,
                     lease_s=self._lease_s, reason="regenerate_expired was requested"), True
             if not fresh:
@@ -298,7 +302,7 @@ class BatchRunner:
         outcome, and takes over only if that run's lease lapses (its process is gone)."""
         announced = False
         while attempt.in_flight:
-            attempt, granted = self.ledger.claim(attempt.id, self.owner, self._lease_s)
+            attempt, granted = await self.db.claim(attempt.id, self.owner, self._lease_s)
             if granted:
                 return attempt
             if not announced and attempt.in_flight:
@@ -340,16 +344,18 @@ class BatchRunner:
         if not attempt.in_flight:
             return Outcome(asset, sku, False, attempt, error=_why_not(attempt), code=attempt.code)
         spec = request.spec
-        limits = self.client.registry.get(spec.name).limits  # with the user's quota overrides
-        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(limits.concurrency))
-        async with gate, _slot(self.client.slot_counter(spec.name)):
+        # The model's tasks alive at once (its concurrency, with the user's quota overrides,
+        # plus one queued ahead at the service): this run's share first, then the account's.
+        slots = self.client.slot_counter(spec.name)
+        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(slots.size))
+        async with gate, _slot(slots):
             task = await self._task_of(attempt, request, create)
             if task is None:
-                attempt = self.ledger.get(attempt.id)
+                attempt = await self.db.get(attempt.id)
                 return Outcome(asset, sku, False, attempt, error=_why_not(attempt),
                                code=attempt.code or attempt.status.value)
             if attempt.status in (Status.INTENT, Status.AMBIGUOUS):
-                attempt = self.ledger.mark_submitted(attempt.id, task.task_id)
+                attempt = await self.db.mark_submitted(attempt.id, task.task_id)
             try:
                 task = await self.client.wait(task, model=spec.name,
                                               timeout=self.settings.wait_timeout)
@@ -373,37 +379,42 @@ class BatchRunner:
                          attempt.sku, recovered.task_id)
                 return recovered
             if not create:
-                self._withdraw_unsent(attempt)
+                await self._withdraw_unsent(attempt)
                 return None
             await self._settle_unknown_creates(attempt)
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
             if self._interrupted:
                 raise asyncio.CancelledError("the run was interrupted before this create")
-            self.ledger.mark_sending(attempt.id, self.owner)
+            await self.db.mark_sending(attempt.id, self.owner)
             try:
                 task = await self.client.create(
-                    request, known_task_ids=self.ledger.known_task_ids(request.model),
-                    rivals=len(self._rivals(attempt)))
+                    request, known_task_ids=self._known_task_ids(request.model),
+                    rivals=len(await self._rivals(attempt)))
             except BaseException:
                 self.budget.settle(reserved, None)
                 raise
             self._reserved[task.task_id] = reserved
             return task
         except AmbiguousCreateError as exc:
-            self.ledger.mark_ambiguous(attempt.id, str(exc))
+            await self.db.mark_ambiguous(attempt.id, str(exc))
             return None
 
     async def _recover(self, attempt: Attempt, request: TaskRequest) -> Task | None:
         """The task of a create whose sender is gone, if it landed (see ``client.recover``)."""
         return await self.client.recover(
             request, since=attempt.created_at,
-            known_task_ids=self.ledger.known_task_ids(request.model),
-            rivals=len(self._rivals(attempt)))
+            known_task_ids=self._known_task_ids(request.model),
+            rivals=len(await self._rivals(attempt)))
 
-    def _rivals(self, attempt: Attempt) -> list[Attempt]:
+    def _known_task_ids(self, model: str) -> Callable[[datetime], set[str]]:
+        """The model's task ids the ledger records since a moment, read only if a create is
+        reconciled (rarely, and then in the flow, bounded by its listing's window)."""
+        return lambda since: self.ledger.known_task_ids(model, since=since)
+
+    async def _rivals(self, attempt: Attempt) -> list[Attempt]:
         """The other creates of the attempt's model whose task is not recorded yet."""
-        return [a for a in self.ledger.unresolved_creates(attempt.model) if a.id != attempt.id]
+        return [a for a in await self.db.unresolved_creates(attempt.model) if a.id != attempt.id]
 
     async def _settle_unknown_creates(self, attempt: Attempt) -> None:
         """While a create of the model has an unknown outcome (AMBIGUOUS, or sent by a run
@@ -412,9 +423,9 @@ class BatchRunner:
         while another run does); give up after ``wait_timeout``."""
         deadline = None if self.settings.wait_timeout is None \
             else asyncio.get_running_loop().time() + self.settings.wait_timeout
-        while unknown := [a for a in self._rivals(attempt) if _outcome_unknown(a)]:
+        while unknown := [a for a in await self._rivals(attempt) if _outcome_unknown(a)]:
             for other in unknown:
-                claimed, granted = self.ledger.claim(other.id, self.owner, self._lease_s)
+                claimed, granted = await self.db.claim(other.id, self.owner, self._lease_s)
                 if granted:
                     await self._reconcile_for(claimed)
             if deadline is not None and asyncio.get_running_loop().time() > deadline:
@@ -422,7 +433,7 @@ class BatchRunner:
                 raise CreateBlocked(
                     f"not sent: earlier creates of {attempt.model} have an unknown outcome "
                     f"({stuck}); see README 'Resolving an ambiguous create'")
-            if any(_outcome_unknown(a) for a in self._rivals(attempt)):
+            if any(_outcome_unknown(a) for a in await self._rivals(attempt)):
                 await asyncio.sleep(SETTLE_POLL_S)
 
     async def _reconcile_for(self, other: Attempt) -> None:
@@ -430,24 +441,24 @@ class BatchRunner:
         try:
             task = await self._recover(other, _recorded_request(other))
         except AmbiguousCreateError as exc:
-            self.ledger.mark_ambiguous(other.id, str(exc))
+            await self.db.mark_ambiguous(other.id, str(exc))
         else:
             if task is not None:
-                self.ledger.mark_submitted(other.id, task.task_id)
+                await self.db.mark_submitted(other.id, task.task_id)
                 log.info("%s %s: found task %s of its earlier create", other.asset, other.sku,
                          task.task_id)
             else:
-                self._withdraw_unsent(other)
+                await self._withdraw_unsent(other)
         finally:
-            self.ledger.release_leases(self.owner, other.id)
+            await self.db.release_leases(self.owner, other.id)
 
-    def _withdraw_unsent(self, attempt: Attempt) -> None:
+    async def _withdraw_unsent(self, attempt: Attempt) -> None:
         """The service's task list shows no task for this attempt: its create never landed."""
         if attempt.status == Status.INTENT:
-            self.ledger.mark_canceled(attempt.id)
+            await self.db.mark_canceled(attempt.id)
         else:
-            self.ledger.mark_failed(attempt.id, "NotCreated", "no task was found for this "
-                                    "create: it never reached the service", retryable=True)
+            await self.db.mark_failed(attempt.id, "NotCreated", "no task was found for this "
+                                      "create: it never reached the service", retryable=True)
 
     async def _finish(self, asset: str, sku: str, request: TaskRequest, attempt: Attempt,
                       task: Task) -> Outcome:
@@ -456,9 +467,9 @@ class BatchRunner:
         if not task.succeeded:
             self.budget.settle(reserved, None)
             if task.status == TaskStatus.UNKNOWN:
-                attempt = self.ledger.mark_expired(attempt.id, vanished_reason(attempt))
+                attempt = await self.db.mark_expired(attempt.id, vanished_reason(attempt))
                 return Outcome(asset, sku, False, attempt, code="UNKNOWN", error=_why_not(attempt))
-            attempt = self.ledger.mark_failed(
+            attempt = await self.db.mark_failed(
                 attempt.id, task.code or task.status, task.message or "",
                 retryable=is_resubmittable(task.code)
                 and attempt.attempt_no < self.settings.max_attempts)
@@ -467,7 +478,7 @@ class BatchRunner:
         cost = self.prices.cost(spec, task.usage, request.body)
         self.budget.settle(reserved, cost)
         if attempt.status != Status.SUCCEEDED:  # a re-run may find it succeeded, not stored
-            attempt = self.ledger.mark_succeeded(
+            attempt = await self.db.mark_succeeded(
                 attempt.id, dict(task.usage.raw) if task.usage else None,
                 cost.amount if cost else None, self.prices.currency)
         ext = "mp4" if spec.output == Output.VIDEO else "png"
@@ -478,7 +489,7 @@ class BatchRunner:
             self.store.put_file, asset, sku, local,
             ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png")
         local.unlink(missing_ok=True)
-        attempt = self.ledger.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
+        attempt = await self.db.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
         return Outcome(asset, sku, True, attempt, stored, media=media)
 
     # ------------------------------------------------------------------ helpers

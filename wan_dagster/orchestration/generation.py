@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Awaitable, Callable, Iterable, TypeVar
@@ -94,13 +95,22 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
     total = sum(len([a for a in assets if a in p.input_fingerprints]) for p in products)
     progress = Counter[str]()
 
-    def on_outcome(outcome: Outcome) -> None:
+    def report(outcome: Outcome) -> None:
         progress["done"] += 1
         verdict = "reused" if outcome.reused else "stored" if outcome.ok else "FAILED"
         context.log.info(f"[{progress['done']}/{total}] {outcome.asset} {outcome.sku}: {verdict}"
                          + (f" ({outcome.error})" if outcome.error else ""))
         if outcome.ok and outcome.asset in assets:
             context.log_event(_materialization(outcome, prices, resources.media_store))
+
+    # Each outcome's events in one worker thread, in order: its thumbnail decodes the result
+    # and each event is a write to Dagster's storage, tens of milliseconds that on the
+    # batch's event loop would hold up every task. All are written before the step goes on.
+    reported: list[Future[None]] = []
+    reporter = ThreadPoolExecutor(1, thread_name_prefix="wan-events")
+
+    def on_outcome(outcome: Outcome) -> None:
+        reported.append(reporter.submit(report, outcome))
 
     settings = BatchSettings(run_id=context.run.run_id,
                              budget=Decimal(str(config.budget_cny)) if config.budget_cny else None,
@@ -120,6 +130,10 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                    f"{withdrawn.left_running} running task(s) left for the task sensor to collect")
         context.log.warning(message)
         raise dg.Failure(message, allow_retries=False) from interrupt
+    finally:
+        reporter.shutdown(wait=True)
+    for done in reported:
+        done.result()  # a failure to report raises here, as it did on the loop
     rows = {p.sku: p.row for p in products}
     failures += [SkuFailure(o.sku, o.asset, o.error or "failed", o.code, rows.get(o.sku))
                  for o in outcomes if not o.ok and o.asset in assets]
