@@ -54,3 +54,25 @@ def test_the_next_task_is_queued_before_the_running_one_ends(emulator, tmp_path)
     alive = max(sum(1 for r in rows if r["gmt_create"] <= row["gmt_create"] < r["end_time"])
                 for row in rows)
     assert alive == limit + SUBMIT_AHEAD
+
+
+@pytest.mark.emulator(time_scale=SCALE, registry=REGISTRY.with_limits({MODEL: FAST_SUBMITS}))
+def test_a_lost_create_is_matched_while_the_next_waits_its_turn(emulator, tmp_path) -> None:
+    """The first create lands but its answer is lost; the second SKU's create (allowed ahead)
+    waits for it without being marked sent, so reconciliation adopts the lone new task (an
+    image task shows no prompt to match) instead of giving up on a rival that never sent."""
+    by_sku = load_catalog(DATA / "catalog.csv").by_sku
+    emulator.faults.inject("create", "drop_after")
+
+    async def batch() -> list:
+        async with AsyncDashScopeClient(api_key="sk-test", base_url=emulator.base_url,
+                                        poll=PollPolicy().scaled(SCALE),
+                                        limits={MODEL: FAST_SUBMITS}) as client:
+            runner = BatchRunner(client, Ledger(f"sqlite:///{tmp_path / 'ledger.db'}"),
+                                 LocalMediaStore(tmp_path / "media"), PriceBook.load(),
+                                 BatchSettings(run_id="lost"))
+            return await runner.run([by_sku[s] for s in SKUS[:2]], {BACKGROUND})
+
+    outcomes = asyncio.run(batch())
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert emulator.counters["creates"] == 2 and emulator.faults.injected()

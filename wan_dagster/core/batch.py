@@ -139,6 +139,7 @@ class BatchRunner:
         self.budget = Budget(settings.budget, prices.currency)
         self.on_outcome = on_outcome
         self._gates: dict[str, asyncio.Semaphore] = {}
+        self._create_turns: dict[str, asyncio.Lock] = {}
         self._reserved: dict[str, Decimal] = {}  # task id -> budget reserved for it
         self._interrupted = False  # set by an interrupt: no SKU may send anything more
         self.withdrawn: Withdrawn | None = None  # set when the run was terminated
@@ -384,16 +385,20 @@ class BatchRunner:
             await self._settle_unknown_creates(attempt)
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
-            if self._interrupted:
-                raise asyncio.CancelledError("the run was interrupted before this create")
-            await self.db.mark_sending(attempt.id, self.owner)
-            try:
-                task = await self.client.create(
-                    request, known_task_ids=self._known_task_ids(request.model),
-                    rivals=len(await self._rivals(attempt)))
-            except BaseException:
-                self.budget.settle(reserved, None)
-                raise
+            # One create of a model at a time in this run (the client sends one at a time
+            # anyway): a create queued ahead must not be marked sent while another is on the
+            # wire, where its reconciliation would count it as a rival from elsewhere.
+            async with self._create_turns.setdefault(request.model, asyncio.Lock()):
+                if self._interrupted:
+                    raise asyncio.CancelledError("the run was interrupted before this create")
+                await self.db.mark_sending(attempt.id, self.owner)
+                try:
+                    task = await self.client.create(
+                        request, known_task_ids=self._known_task_ids(request.model),
+                        rivals=len(await self._rivals(attempt)))
+                except BaseException:
+                    self.budget.settle(reserved, None)
+                    raise
             self._reserved[task.task_id] = reserved
             return task
         except AmbiguousCreateError as exc:
