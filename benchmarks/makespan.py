@@ -22,7 +22,9 @@ video SKUs, 6 with a model shot too. Per scenario:
 - **makespan / bound**: wall time of the whole call (the Dagster job, the runner's ``run``,
   the SDK loop or pool) over the bound.
 - **stalls**: a probe task on the batch's event loop sleeps 20 ms at a time and counts the
-  wake-ups more than 100 ms late (the longest is shown).
+  wake-ups more than 100 ms late (the longest is shown). The same probe runs alongside in an
+  idle process of its own (``control``): on a loaded machine the operating system alone
+  makes some wake-ups late, and those are not the batch's.
 - **CPU per SKU-asset**: this process's CPU time (every thread) during the call, divided by
   the SKU-assets it made.
 """
@@ -33,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -188,11 +191,17 @@ def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probe
             products: list[Product]) -> Result:
     emulator.reset()
     STALLS.late.clear()
+    control = subprocess.Popen([sys.executable, __file__, "--control-probe"],
+                               stdout=subprocess.PIPE, text=True) if probed else None
     cpu, started = time.process_time(), time.monotonic()
     made = work()
     makespan, cpu_s = time.monotonic() - started, time.process_time() - cpu
+    stalls = "-"
+    if control is not None:
+        control.send_signal(signal.SIGINT)
+        stalls = f"{STALLS.line()}; control {control.communicate()[0].strip()}"
     result = Result(name, makespan, bound(emulator.tasks(), video_sources(products)), cpu_s,
-                    made, STALLS.line() if probed else "-")
+                    made, stalls)
     print(result.line(), flush=True)
     return result
 
@@ -276,7 +285,17 @@ def sdk_pool(emulator: EmulatorProcess, products: list[Product], work: Path) -> 
         return sum(pool.map(lambda p: sdk_chain(emulator, p, work), products))
 
 
+def control_probe() -> None:
+    """The probe in an idle process until interrupted; prints what it counted."""
+    stalls = Stalls()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_probe(stalls))
+    print(stalls.line(), flush=True)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--control-probe"]:
+        return control_probe()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=100)
     parser.add_argument("--loop-skus", type=int, default=20)

@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, TypeVar
 
 from .catalog import Product
 from ..dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
@@ -43,6 +45,7 @@ from .store import MediaStore, StoredMedia
 from .vanished import vanished_reason
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
 SCRATCH_PREFIX = "wan-batch-"
@@ -149,6 +152,10 @@ class BatchRunner:
         self._lease_s = lease_seconds()
         self._work: Path  # the scratch directory, while run() or collect() works
         self.db: LedgerThread  # the ledger off the event loop, while run() or collect() works
+        #: Decoding, encoding and storing media, one job at a time (while run() or collect()
+        #: works): several threads doing it at once would each take the interpreter lock from
+        #: the event loop in turn.
+        self._media_thread: ThreadPoolExecutor
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
@@ -172,10 +179,12 @@ class BatchRunner:
         heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
                               self._lease_s / 3, "wan-attempt-lease").start()
         self.db = LedgerThread(self.ledger)
+        self._media_thread = ThreadPoolExecutor(1, thread_name_prefix="wan-media")
         with _scratch_dir() as self._work:
             try:
                 yield
             finally:
+                self._media_thread.shutdown(wait=True)
                 self.db.close()
                 heartbeat.stop()
                 self.ledger.release_leases(self.owner)
@@ -269,13 +278,17 @@ class BatchRunner:
             raise
         return self._report(outcome)
 
+    async def _media(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._media_thread, functools.partial(work, *args, **kwargs))
+
     def _report(self, outcome: Outcome) -> Outcome:
         self.on_outcome(outcome)
         return outcome
 
     async def _generate_or_raise(self, asset: str, product: Product,
                                  still: Outcome | None) -> Outcome:
-        request = await asyncio.to_thread(self._request, asset, product, still)
+        request = await self._media(lambda: _encoded(self._request(asset, product, still)))
         while True:
             attempt, fresh = await self.db.begin(
                 asset=asset, sku=product.sku, input_fingerprint=product.input_fingerprints[asset],
@@ -340,7 +353,7 @@ class BatchRunner:
         or with ``create`` send) its task, wait for it and collect it."""
         if attempt.status == Status.STORED:
             stored = self._stored_of(attempt)
-            media = await asyncio.to_thread(self._probe_file, self._local_copy(stored), request)
+            media = await self._media(self._probe_file, self._local_copy(stored), request)
             return Outcome(asset, sku, True, attempt, stored, media=media, reused=True)
         if not attempt.in_flight:
             return Outcome(asset, sku, False, attempt, error=_why_not(attempt), code=attempt.code)
@@ -489,8 +502,8 @@ class BatchRunner:
         ext = "mp4" if spec.output == Output.VIDEO else "png"
         local = self._work / f"{task.task_id}.{ext}"
         await self.client.download(task.result_urls[0], local)
-        media = await asyncio.to_thread(self._probe_file, local, request)
-        stored = await asyncio.to_thread(
+        media = await self._media(self._probe_file, local, request)
+        stored = await self._media(
             self.store.put_file, asset, sku, local,
             ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png")
         local.unlink(missing_ok=True)
@@ -547,6 +560,13 @@ def _abandoned(directory: Path) -> bool:
             return True
     except FileNotFoundError:  # being created right now, or not ours: leave it
         return False
+
+
+def _encoded(request: TaskRequest) -> TaskRequest:
+    """``request`` with its body encoded and fingerprinted (both cached on it): megabytes of
+    embedded images, too much work for the event loop that sends it."""
+    request.fingerprint  # noqa: B018 (computes and caches canonical_json too)
+    return request
 
 
 def _recorded_request(attempt: Attempt) -> TaskRequest:

@@ -40,6 +40,7 @@ class Send:
     # Not in the repr: the headers carry the API key and tracebacks print reprs.
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     json: Any = field(default=None, repr=False)
+    content: bytes | None = field(default=None, repr=False)  # a body already encoded
     params: Mapping[str, Any] | None = None
     data: Mapping[str, Any] | None = None
     files: Mapping[str, Any] | None = None
@@ -241,7 +242,9 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: KnownTaskIds 
     spec = core.config.registry.get(request.model)
     limiter = core.limiter(spec.name)
     policy = core.config.retry
-    send = Send("POST", core.url(spec.endpoint), json=request.body,
+    # The canonical JSON: encoded once per request (a caller may do it off its event loop),
+    # however often the create is sent.
+    send = Send("POST", core.url(spec.endpoint), content=request.canonical_json,
                 headers=core.headers(asynchronous=True, json_body=True,
                                      oss_resolve=request.needs_oss_resolve))
     for attempt in range(policy.max_retries + 1):

@@ -155,7 +155,8 @@ class DashScopeClient(_Base):
     def _perform(self, action: Any) -> Any:
         if isinstance(action, flows.Send):
             return self._http.request(action.method, action.url, headers=action.headers,
-                                      json=action.json, params=action.params, data=action.data,
+                                      json=action.json, content=action.content,
+                                      params=action.params, data=action.data,
                                       files=action.files)
         if isinstance(action, flows.Sleep):
             time.sleep(action.seconds)
@@ -269,8 +270,9 @@ class AsyncDashScopeClient(_Base):
     async def _perform(self, action: Any) -> Any:
         if isinstance(action, flows.Send):
             return await self._http.request(action.method, action.url, headers=action.headers,
-                                            json=action.json, params=action.params,
-                                            data=action.data, files=action.files)
+                                            json=action.json, content=action.content,
+                                            params=action.params, data=action.data,
+                                            files=action.files)
         if isinstance(action, flows.Sleep):
             await asyncio.sleep(action.seconds)
             return None

@@ -88,9 +88,15 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
         _log_dry_run(context, products, assets, config.video_defaults(),
                      resources.ledger.ledger)
         return []
+    # Events in one worker thread, in order: a materialization's thumbnail decodes the result
+    # and each event is a write to Dagster's storage, tens of milliseconds that on the batch's
+    # event loop would hold up every task (and before it, its start). All are written before
+    # the step goes on.
+    reported: list[Future[None]] = []
+    reporter = ThreadPoolExecutor(1, thread_name_prefix="wan-events")
     for product in products:
         for asset in sorted(assets - set(product.input_fingerprints)):
-            context.log_event(_not_applicable(asset, product))
+            reported.append(reporter.submit(context.log_event, _not_applicable(asset, product)))
     prices = PriceBook.load()
     total = sum(len([a for a in assets if a in p.input_fingerprints]) for p in products)
     progress = Counter[str]()
@@ -102,12 +108,6 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                          + (f" ({outcome.error})" if outcome.error else ""))
         if outcome.ok and outcome.asset in assets:
             context.log_event(_materialization(outcome, prices, resources.media_store))
-
-    # Each outcome's events in one worker thread, in order: its thumbnail decodes the result
-    # and each event is a write to Dagster's storage, tens of milliseconds that on the
-    # batch's event loop would hold up every task. All are written before the step goes on.
-    reported: list[Future[None]] = []
-    reporter = ThreadPoolExecutor(1, thread_name_prefix="wan-events")
 
     def on_outcome(outcome: Outcome) -> None:
         reported.append(reporter.submit(report, outcome))
