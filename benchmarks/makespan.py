@@ -124,7 +124,8 @@ class EmulatorProcess:
 
     def __init__(self, time_scale: float):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wan_dagster.emulator", "--port", "0", "--time-scale", str(time_scale), "--seed", "1", "--log-level", "WARNING"],
+            [sys.executable, "-m", "wan_dagster.emulator", "--port", "0", "--time-scale",
+             str(time_scale), "--seed", "1", "--log-level", "WARNING"],
             stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         self.base_url = line.strip().rsplit(" ", 1)[-1]

@@ -18,8 +18,9 @@ process (``_worker``), in the order asked: a commit waits for the disk, and made
 event loop it would stall every task. Bookings and acquisitions wait for their answer (an
 async caller waits in a thread of its own); the answers and releases are queued and not
 waited for, and any later booking or acquisition of this process comes after them. SQLite's
-write lock serialises the transactions of several processes on one machine; on Postgres ``FOR UPDATE SKIP LOCKED`` lets racing processes pick
-different rows and a guarded ``UPDATE`` settles any remaining race. Times are epoch seconds on
+write lock serialises the transactions of several processes on one machine; on Postgres
+``FOR UPDATE SKIP LOCKED`` lets racing processes pick different rows and a guarded
+``UPDATE`` settles any remaining race. Times are epoch seconds on
 one clock: the database server's on Postgres (machines need not agree), this machine's on
 SQLite (which serves one machine). This is the only place that stores these rows.
 """

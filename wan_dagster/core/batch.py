@@ -353,7 +353,7 @@ class BatchRunner:
         or with ``create`` send) its task, wait for it and collect it."""
         if attempt.status == Status.STORED:
             stored = self._stored_of(attempt)
-            media = await self._media(self._probe_file, self._local_copy(stored), request)
+            media = await self._media(lambda: self._probe_file(self._local_copy(stored), request))
             return Outcome(asset, sku, True, attempt, stored, media=media, reused=True)
         if not attempt.in_flight:
             return Outcome(asset, sku, False, attempt, error=_why_not(attempt), code=attempt.code)

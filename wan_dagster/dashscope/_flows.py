@@ -5,8 +5,8 @@ same flow with ``httpx.AsyncClient`` and ``asyncio.sleep``. So retries, reconcil
 limits and polling are decided in one place, and both clients behave identically.
 
 A driver answers ``Send`` with an ``httpx.Response`` (body read), ``Stream`` with a
-``StreamResult``, ``Book`` with a ``Booking``, ``Sleep`` and ``WaitSlot`` with None; transport failures are thrown back into
-the flow as ``APIConnectionError`` at the ``yield``.
+``StreamResult``, ``Book`` with a ``Booking``, ``Sleep`` and ``WaitSlot`` with None;
+transport failures are thrown back into the flow as ``APIConnectionError`` at the ``yield``.
 """
 
 from __future__ import annotations
