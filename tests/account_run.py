@@ -98,7 +98,7 @@ class Verdict:
     paid_twice: list[tuple[str, str]]  # (sku, asset) billed more than once
     unowned: list[str]  # billed task ids that no ledger attempt owns
     throttled: int  # 429s answered
-    peak: dict[str, int]  # model -> most tasks submitted and not yet ended at once
+    peak: dict[str, int]  # model -> most tasks running at once
 
     def over_limit(self) -> dict[str, tuple[int, int]]:
         """Models whose peak exceeded their concurrency: model -> (peak, limit)."""
@@ -118,12 +118,15 @@ def verdict(emulator: Emulator, ledger: Ledger) -> Verdict:
 
 
 def peak_concurrency(emulator: Emulator) -> dict[str, int]:
-    """Per model, the most tasks alive at once, from each task's create and end times."""
+    """Per model, the most tasks running at once, from each task's start and end times (a
+    task queued ahead at the service, PENDING, is not running: the limit is on running)."""
     events: dict[str, list[tuple[int, int]]] = {}
     for row in emulator.tasks.list(since=None, before=None, model=None, status=None):
+        if "start_time" not in row:  # never started (canceled while queued)
+            continue
         ends = row.get("end_time")
         moments = events.setdefault(row["model_name"], [])
-        moments.append((row["gmt_create"], 1))
+        moments.append((row["start_time"], 1))
         moments.append((ends if ends is not None else 2**62, -1))
     peaks = {}
     for model, moments in events.items():

@@ -312,6 +312,11 @@ def test_recover_finds_a_task_whose_id_was_lost_in_a_crash(client, emulator):
     found = client.recover(request, since=since)
     assert found.task_id == lost_id
     assert client.recover(request, since=since, known_task_ids={lost_id}) is None
+    # or asked lazily, with the start of the listing's window (a minute before ``since``)
+    asked: list[datetime] = []
+    assert client.recover(request, since=since, known_task_ids=lambda start: asked.append(
+        start) or {lost_id}) is None
+    assert asked and all(start <= since - timedelta(minutes=1) for start in asked)
 
 
 def test_download_into_a_stream_only_after_the_whole_result_arrived(client, emulator):

@@ -483,6 +483,32 @@ def test_known_task_ids(ledger: Ledger) -> None:
     assert ledger.known_task_ids("wan2.2-i2v-plus") == set()
 
 
+def test_known_task_ids_since_a_moment_are_those_recorded_from_then_on(ledger: Ledger) -> None:
+    """Reconciling a lost create reads only the task ids recorded since its listing window
+    opened (a task created in the window was recorded after it was created)."""
+    now = datetime.now(UTC)
+    old, _ = _begin(ledger, "SKU-1")
+    ledger.mark_submitted(old.id, "task-old", submitted_at=now - timedelta(hours=2))
+    new, _ = _begin(ledger, "SKU-2")
+    ledger.mark_submitted(new.id, "task-new", submitted_at=now)
+    model = "wanx-background-generation-v2"
+    assert ledger.known_task_ids(model) == {"task-old", "task-new"}
+    assert ledger.known_task_ids(model, since=now - timedelta(minutes=1)) == {"task-new"}
+
+
+def test_an_older_ledger_gets_the_indexes_added_later(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Ledger(url).dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_wan_ledger_model_submitted")
+    Ledger(url).dispose()
+    with engine.connect() as conn:
+        names = {i["name"] for i in sa.inspect(conn).get_indexes(attempts_table.name)}
+    engine.dispose()
+    assert "ix_wan_ledger_model_submitted" in names
+
+
 def test_attempts_and_latest_queries(ledger: Ledger) -> None:
     a1, _ = _begin(ledger, "SKU-1")
     ledger.mark_failed(a1.id, "InternalError", "x", retryable=True)

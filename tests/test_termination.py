@@ -87,18 +87,31 @@ def test_termination_cancels_a_pending_task(emulator, tmp_path):
     assert "1 pending task(s) canceled" in work.log.read_text()
 
 
+def _running_and_queued(emulator, attempts) -> bool:
+    """One task runs and another waits queued behind it at the service (submitted ahead)."""
+    states = [emulator.tasks.describe(a.task_id)["output"]["task_status"]
+              for a in attempts if a.status == Status.SUBMITTED]
+    return sorted(states) == ["PENDING", "RUNNING"]
+
+
 def test_termination_leaves_a_running_task_to_the_sensor(emulator, tmp_path):
-    skus = ("HOM-5001", "HOM-5002")  # one background slot: the second waits, unsent
+    # one background slot: the first SKU's task runs, the second's is queued ahead at the
+    # service, the third waits unsent
+    skus = ("HOM-5001", "HOM-5002", "BAG-3001")
     work = prepare(tmp_path, skus)
-    running = KillPoint("running", ("task", "slow"), task_in("RUNNING"), "a running task")
+    running = KillPoint("running", ("task", "slow"), _running_and_queued,
+                        "a running task and a queued one")
     emulator.faults.update(slow_factor=100.0)
     emulator.faults.inject("task", "slow")
     attempts = stop_at(emulator, work, skus, running, signal.SIGINT)
 
-    # whichever SKU got the model's one slot runs; the other's create was never sent
-    assert sorted(a.status for a in attempts) == [Status.CANCELED, Status.SUBMITTED]
-    assert emulator.counters["creates"] == 1  # the refused cancel left the task running
-    assert "1 unsent submission(s) withdrawn, 1 running task(s) left" in work.log.read_text()
+    # the queued task is canceled at the service, the unsent create withdrawn, the running
+    # task left (the service refuses to cancel it)
+    assert sorted(a.status for a in attempts) == [Status.CANCELED, Status.CANCELED,
+                                                  Status.SUBMITTED]
+    assert emulator.counters["creates"] == 2 and emulator.counters["cancels"] == 2
+    assert ("1 pending task(s) canceled at DashScope, 1 unsent submission(s) withdrawn, "
+            "1 running task(s) left") in work.log.read_text()
 
     [left] = [a for a in attempts if a.status == Status.SUBMITTED]
     requests = collect_by_sensor(emulator, work, left.task_id)

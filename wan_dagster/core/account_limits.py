@@ -13,9 +13,14 @@ allowed rate. So the limits live in the ledger's database, as rows of ``wan_acco
   in any window: the same sliding window as ``dashscope.limits.SlidingWindow``, across
   processes.
 
-Each booking or acquisition is one short write transaction: SQLite's write lock serialises
-them on one machine; on Postgres ``FOR UPDATE SKIP LOCKED`` lets racing processes pick
-different rows and a guarded ``UPDATE`` settles any remaining race. Times are epoch seconds on
+Each booking or acquisition is one short write transaction, made in one worker thread per
+process (``_worker``), in the order asked: a commit waits for the disk, and made on a batch's
+event loop it would stall every task. Bookings and acquisitions wait for their answer (an
+async caller waits in a thread of its own); the answers and releases are queued and not
+waited for, and any later booking or acquisition of this process comes after them. SQLite's
+write lock serialises the transactions of several processes on one machine; on Postgres
+``FOR UPDATE SKIP LOCKED`` lets racing processes pick different rows and a guarded
+``UPDATE`` settles any remaining race. Times are epoch seconds on
 one clock: the database server's on Postgres (machines need not agree), this machine's on
 SQLite (which serves one machine). This is the only place that stores these rows.
 """
@@ -24,12 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import random
 import threading
 import time
 from collections import defaultdict
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -40,6 +47,14 @@ from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Ledger
 
 __all__ = ["AccountLimits", "slots_table"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Per process (a forked child has none of its parent's threads): makes every slot and token
+#: write of the process, one after the other.
+_WORKERS: dict[int, ThreadPoolExecutor] = {}
+_WORKERS_LOCK = threading.Lock()
 
 #: How often a waiter looks for a free slot (with jitter), in seconds: a slot handed over
 #: between processes idles half of this on average.
@@ -99,6 +114,24 @@ class AccountLimits:
 
     def book(self, scope: str, count: int, window: float) -> Booking:
         """Book the earliest free token of a rate limit: wait ``delay`` before using it."""
+        return _wait(self._book, scope, count, window)
+
+    def answered(self, scope: str, slot_no: int, window: float) -> None:
+        """The request that used the token was answered: the token is free a window later."""
+        _queue(self._answered, scope, slot_no, window)
+
+    def take(self, scope: str, size: int) -> bool:
+        """Take a free concurrency slot for this process, if there is one."""
+        return _wait(self._take, scope, size)
+
+    def give_back(self, scope: str) -> None:
+        with self._lock:
+            if not self._held[scope]:
+                raise RuntimeError(f"release of {scope} without acquire")
+            slot_no = self._held[scope].pop()
+        _queue(self._give_back, scope, slot_no)
+
+    def _book(self, scope: str, count: int, window: float) -> Booking:
         self._ensure(scope, count)
         while True:
             with self._ledger.transaction(write=True) as conn:
@@ -114,17 +147,16 @@ class AccountLimits:
             if booked == 1:
                 return Booking(at - now, row.slot_no)
 
-    def answered(self, scope: str, slot_no: int, window: float) -> None:
-        """The request that used the token was answered: the token is free a window later."""
+    def _answered(self, scope: str, slot_no: int, window: float) -> None:
         with self._ledger.transaction(write=True) as conn:
             free_at = self._now(conn) + window
             conn.execute(_s.update().where(
                 _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.busy_until < free_at,
             ).values(busy_until=free_at))
 
-    def take(self, scope: str, size: int) -> bool:
-        """Take a free concurrency slot for this process, if there is one. Waiters poll, so
-        a read (which takes no lock) first looks whether any slot is free at all."""
+    def _take(self, scope: str, size: int) -> bool:
+        """Waiters poll, so a read (which takes no lock) first looks whether any slot is free
+        at all."""
         self._ensure(scope, size)
         if self.in_use(scope, size) >= size:
             return False
@@ -144,11 +176,7 @@ class AccountLimits:
             self._held[scope].append(row.slot_no)
         return True
 
-    def give_back(self, scope: str) -> None:
-        with self._lock:
-            if not self._held[scope]:
-                raise RuntimeError(f"release of {scope} without acquire")
-            slot_no = self._held[scope].pop()
+    def _give_back(self, scope: str, slot_no: int) -> None:
         with self._ledger.transaction(write=True) as conn:
             conn.execute(_s.update().where(
                 _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.holder == self.holder,
@@ -247,6 +275,30 @@ class DatabaseSlots:
 
     def release(self) -> None:
         self._store.give_back(self.scope)
+
+
+def _worker() -> ThreadPoolExecutor:
+    with _WORKERS_LOCK:
+        worker = _WORKERS.get(os.getpid())
+        if worker is None:
+            worker = _WORKERS[os.getpid()] = ThreadPoolExecutor(
+                1, thread_name_prefix="wan-account-limits")
+        return worker
+
+
+def _wait(work: Callable[..., T], *args: Any) -> T:
+    """``work`` done by the worker, after everything queued before it; its result."""
+    return _worker().submit(work, *args).result()
+
+
+def _queue(work: Callable[..., None], *args: Any) -> None:
+    """``work`` queued for the worker, not waited for (a failure is logged)."""
+    _worker().submit(work, *args).add_done_callback(_log_failure)
+
+
+def _log_failure(done: Future[None]) -> None:
+    if (error := done.exception()) is not None:
+        log.error("account limits: a queued write failed: %r", error, exc_info=error)
 
 
 def _poll() -> float:

@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, TypeVar
 
 from .catalog import Product
 from ..dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeError, PriceBook,
@@ -34,6 +36,7 @@ from ..dashscope.registry import Output
 from ..dashscope.requests import TaskRequest
 from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Attempt, Ledger, Status
+from .ledger_thread import LedgerThread
 from ..dashscope.mediainfo import probe_image, probe_video
 from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
                    video_request, video_source)
@@ -44,6 +47,7 @@ from . import unknown_creates
 from .vanished import vanished_reason
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
 SCRATCH_PREFIX = "wan-batch-"
@@ -140,6 +144,7 @@ class BatchRunner:
         self.budget = Budget(settings.budget, prices.currency)
         self.on_outcome = on_outcome
         self._gates: dict[str, asyncio.Semaphore] = {}
+        self._create_turns: dict[str, asyncio.Lock] = {}
         self._reserved: dict[str, Decimal] = {}  # task id -> budget reserved for it
         self._interrupted = False  # set by an interrupt: no SKU may send anything more
         self.withdrawn: Withdrawn | None = None  # set when the run was terminated
@@ -148,6 +153,11 @@ class BatchRunner:
         self.owner = new_owner("run")
         self._lease_s = lease_seconds()
         self._work: Path  # the scratch directory, while run() or collect() works
+        self.db: LedgerThread  # the ledger off the event loop, while run() or collect() works
+        #: Decoding, encoding and storing media, one job at a time (while run() or collect()
+        #: works): several threads doing it at once would each take the interpreter lock from
+        #: the event loop in turn.
+        self._media_thread: ThreadPoolExecutor
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
@@ -172,10 +182,14 @@ class BatchRunner:
         bind_store(self.ledger, self.store)
         heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
                               self._lease_s / 3, "wan-attempt-lease").start()
+        self.db = LedgerThread(self.ledger)
+        self._media_thread = ThreadPoolExecutor(1, thread_name_prefix="wan-media")
         with _scratch_dir() as self._work:
             try:
                 yield
             finally:
+                self._media_thread.shutdown(wait=True)
+                self.db.close()
                 heartbeat.stop()
                 self.ledger.release_leases(self.owner)
 
@@ -197,11 +211,11 @@ class BatchRunner:
         withdrawn = Withdrawn()
         if self.settings.run_id is None:
             return withdrawn
-        for attempt in self.ledger.attempts(run_id=self.settings.run_id,
-                                            status=(Status.INTENT, Status.SUBMITTED)):
+        for attempt in await self.db.attempts(run_id=self.settings.run_id,
+                                              status=(Status.INTENT, Status.SUBMITTED)):
             if attempt.status == Status.INTENT:
                 if attempt.sent_at is None:
-                    self.ledger.mark_canceled(attempt.id)
+                    await self.db.mark_canceled(attempt.id)
                     withdrawn.unsent += 1
                 continue
             try:
@@ -209,7 +223,7 @@ class BatchRunner:
             except DashScopeError:  # RUNNING or finished: the task sensor collects it
                 withdrawn.left_running += 1
                 continue
-            self.ledger.mark_canceled(attempt.id)
+            await self.db.mark_canceled(attempt.id)
             withdrawn.canceled += 1
         return withdrawn
 
@@ -269,22 +283,26 @@ class BatchRunner:
             raise
         return self._report(outcome)
 
+    async def _media(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._media_thread, functools.partial(work, *args, **kwargs))
+
     def _report(self, outcome: Outcome) -> Outcome:
         self.on_outcome(outcome)
         return outcome
 
     async def _generate_or_raise(self, asset: str, product: Product,
                                  still: Outcome | None) -> Outcome:
-        request = await asyncio.to_thread(self._request, asset, product, still)
+        request = await self._media(lambda: _encoded(self._request(asset, product, still)))
         while True:
-            attempt, fresh = self.ledger.begin(
+            attempt, fresh = await self.db.begin(
                 asset=asset, sku=product.sku, input_fingerprint=product.input_fingerprints[asset],
                 model=request.model, request_fingerprint=request.fingerprint,
                 request_body=request.body, run_id=self.settings.run_id,
                 max_attempts=self.settings.max_attempts, owner=self.owner,
                 lease_s=self._lease_s)
             if attempt.status == Status.EXPIRED and self.settings.regenerate_expired:
-                attempt, fresh = self.ledger.restart(
+                attempt, fresh = await self.db.restart(
                     attempt.id, run_id=self.settings.run_id, owner=self.owner,
                     lease_s=self._lease_s, reason="regenerate_expired was requested"), True
             if not fresh:
@@ -303,7 +321,7 @@ class BatchRunner:
         outcome, and takes over only if that run's lease lapses (its process is gone)."""
         announced = False
         while attempt.in_flight:
-            attempt, granted = self.ledger.claim(attempt.id, self.owner, self._lease_s)
+            attempt, granted = await self.db.claim(attempt.id, self.owner, self._lease_s)
             if granted:
                 return attempt
             if not announced and attempt.in_flight:
@@ -340,21 +358,23 @@ class BatchRunner:
         or with ``create`` send) its task, wait for it and collect it."""
         if attempt.status == Status.STORED:
             stored = self._stored_of(attempt)
-            media = await asyncio.to_thread(self._probe_file, self._local_copy(stored), request)
+            media = await self._media(lambda: self._probe_file(self._local_copy(stored), request))
             return Outcome(asset, sku, True, attempt, stored, media=media, reused=True)
         if not attempt.in_flight:
             return Outcome(asset, sku, False, attempt, error=_why_not(attempt), code=attempt.code)
         spec = request.spec
-        limits = self.client.registry.get(spec.name).limits  # with the user's quota overrides
-        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(limits.concurrency))
-        async with gate, _slot(self.client.slot_counter(spec.name)):
+        # The model's tasks alive at once (its concurrency, with the user's quota overrides,
+        # plus one queued ahead at the service): this run's share first, then the account's.
+        slots = self.client.slot_counter(spec.name)
+        gate = self._gates.setdefault(spec.name, asyncio.Semaphore(slots.size))
+        async with gate, _slot(slots):
             task = await self._task_of(attempt, request, create)
             if task is None:
-                attempt = self.ledger.get(attempt.id)
+                attempt = await self.db.get(attempt.id)
                 return Outcome(asset, sku, False, attempt, error=_why_not(attempt),
                                code=attempt.code or attempt.status.value)
             if attempt.status in (Status.INTENT, Status.AMBIGUOUS):
-                attempt = self.ledger.mark_submitted(attempt.id, task.task_id)
+                attempt = await self.db.mark_submitted(attempt.id, task.task_id)
             try:
                 task = await self.client.wait(task, model=spec.name,
                                               timeout=self.settings.wait_timeout)
@@ -378,33 +398,42 @@ class BatchRunner:
                          attempt.sku, recovered.task_id)
                 return recovered
             if not create:
-                unknown_creates.withdraw_unsent(self.ledger, attempt)
+                await self.db.run(unknown_creates.withdraw_unsent, attempt)
                 return None
             await self._settle_unknown_creates(attempt)
             reserved = self.budget.reserve(self.prices.estimate(request.spec, request.body),
                                            f"{attempt.asset} {attempt.sku}")
-            if self._interrupted:
-                raise asyncio.CancelledError("the run was interrupted before this create")
-            self.ledger.mark_sending(attempt.id, self.owner)
-            try:
-                task = await self.client.create(
-                    request, known_task_ids=self.ledger.known_task_ids(request.model),
-                    rivals=len(unknown_creates.rivals(self.ledger, attempt)))
-            except BaseException as exc:
-                self.budget.settle(reserved, None)
-                if isinstance(exc, APIError) and create_disposition(exc) is Disposition.FINAL:
-                    # refused, so no task exists: failed for good, with the service's reason
-                    self.ledger.mark_failed(attempt.id, exc.code, str(exc), retryable=False)
-                raise
+            # One create of a model at a time in this run (the client sends one at a time
+            # anyway): a create queued ahead must not be marked sent while another is on the
+            # wire, where its reconciliation would count it as a rival from elsewhere.
+            async with self._create_turns.setdefault(request.model, asyncio.Lock()):
+                if self._interrupted:
+                    raise asyncio.CancelledError("the run was interrupted before this create")
+                await self.db.mark_sending(attempt.id, self.owner)
+                try:
+                    task = await self.client.create(
+                        request,
+                        known_task_ids=unknown_creates.known_task_ids(self.ledger, request.model),
+                        rivals=len(await self._rivals(attempt)))
+                except BaseException as exc:
+                    self.budget.settle(reserved, None)
+                    if isinstance(exc, APIError) and create_disposition(exc) is Disposition.FINAL:
+                        # refused, so no task exists: failed for good, with the service's reason
+                        await self.db.mark_failed(attempt.id, exc.code, str(exc), retryable=False)
+                    raise
             self._reserved[task.task_id] = reserved
             return task
         except AmbiguousCreateError as exc:
-            self.ledger.mark_ambiguous(attempt.id, str(exc))
+            await self.db.mark_ambiguous(attempt.id, str(exc))
             return None
 
     async def _recover(self, attempt: Attempt, request: TaskRequest) -> Task | None:
         """The task of a create whose sender is gone, if it landed (see ``client.recover``)."""
-        return await self.client.recover(request, **unknown_creates.search(self.ledger, attempt))
+        return await self.client.recover(
+            request, **await self.db.run(unknown_creates.search, attempt))
+
+    async def _rivals(self, attempt: Attempt) -> list[Attempt]:
+        return await self.db.run(unknown_creates.rivals, attempt)
 
     async def _settle_unknown_creates(self, attempt: Attempt) -> None:
         """While a create of the model has an unknown outcome (AMBIGUOUS, or sent by a run
@@ -413,10 +442,9 @@ class BatchRunner:
         while another run does); give up after ``wait_timeout``."""
         deadline = None if self.settings.wait_timeout is None \
             else asyncio.get_running_loop().time() + self.settings.wait_timeout
-        while unknown := [a for a in unknown_creates.rivals(self.ledger, attempt)
-                          if _outcome_unknown(a)]:
+        while unknown := [a for a in await self._rivals(attempt) if _outcome_unknown(a)]:
             for other in unknown:
-                claimed, granted = self.ledger.claim(other.id, self.owner, self._lease_s)
+                claimed, granted = await self.db.claim(other.id, self.owner, self._lease_s)
                 if granted:
                     await self._reconcile_for(claimed)
             if deadline is not None and asyncio.get_running_loop().time() > deadline:
@@ -425,7 +453,7 @@ class BatchRunner:
                     f"not sent: earlier creates of {attempt.model} have an unknown outcome "
                     f"({stuck}); settle them with python -m wan_dagster.command.resolve (README "
                     "'Resolving an ambiguous create')")
-            if any(map(_outcome_unknown, unknown_creates.rivals(self.ledger, attempt))):
+            if any(_outcome_unknown(a) for a in await self._rivals(attempt)):
                 await asyncio.sleep(SETTLE_POLL_S)
 
     async def _reconcile_for(self, other: Attempt) -> None:
@@ -436,12 +464,12 @@ class BatchRunner:
                     other, unknown_creates.recorded_request(other))
             except AmbiguousCreateError as exc:
                 found = exc
-            settled = unknown_creates.record(self.ledger, other, found)
+            settled = await self.db.run(unknown_creates.record, other, found)
             if settled.status == Status.SUBMITTED:
                 log.info("%s %s: found task %s of its earlier create", other.asset, other.sku,
                          settled.task_id)
         finally:
-            self.ledger.release_leases(self.owner, other.id)
+            await self.db.release_leases(self.owner, other.id)
 
     async def _finish(self, asset: str, sku: str, request: TaskRequest, attempt: Attempt,
                       task: Task) -> Outcome:
@@ -450,9 +478,9 @@ class BatchRunner:
         if not task.succeeded:
             self.budget.settle(reserved, None)
             if task.status == TaskStatus.UNKNOWN:
-                attempt = self.ledger.mark_expired(attempt.id, vanished_reason(attempt))
+                attempt = await self.db.mark_expired(attempt.id, vanished_reason(attempt))
                 return Outcome(asset, sku, False, attempt, code="UNKNOWN", error=_why_not(attempt))
-            attempt = self.ledger.mark_failed(
+            attempt = await self.db.mark_failed(
                 attempt.id, task.code or task.status, task.message or "",
                 retryable=is_resubmittable(task.code)
                 and attempt.attempt_no < self.settings.max_attempts)
@@ -461,18 +489,18 @@ class BatchRunner:
         cost = self.prices.cost(spec, task.usage, request.body)
         self.budget.settle(reserved, cost)
         if attempt.status != Status.SUCCEEDED:  # a re-run may find it succeeded, not stored
-            attempt = self.ledger.mark_succeeded(
+            attempt = await self.db.mark_succeeded(
                 attempt.id, dict(task.usage.raw) if task.usage else None,
                 cost.amount if cost else None, self.prices.currency)
         ext = "mp4" if spec.output == Output.VIDEO else "png"
         local = self._work / f"{task.task_id}.{ext}"
         await self.client.download(task.result_urls[0], local)
-        media = await asyncio.to_thread(self._probe_file, local, request)
-        stored = await asyncio.to_thread(
+        media = await self._media(self._probe_file, local, request)
+        stored = await self._media(
             self.store.put_file, asset, sku, local,
             ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png")
         local.unlink(missing_ok=True)
-        attempt = self.ledger.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
+        attempt = await self.db.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
         return Outcome(asset, sku, True, attempt, stored, media=media)
 
     # ------------------------------------------------------------------ helpers
@@ -525,6 +553,13 @@ def _abandoned(directory: Path) -> bool:
             return True
     except FileNotFoundError:  # being created right now, or not ours: leave it
         return False
+
+
+def _encoded(request: TaskRequest) -> TaskRequest:
+    """``request`` with its body encoded and fingerprinted (both cached on it): megabytes of
+    embedded images, too much work for the event loop that sends it."""
+    request.fingerprint  # noqa: B018 (computes and caches canonical_json too)
+    return request
 
 
 def _outcome_unknown(attempt: Attempt) -> bool:

@@ -293,6 +293,8 @@ attempts_table = sa.Table(
     sa.Index("ix_wan_ledger_status_submitted", "status", "submitted_at"),
     sa.Index("ix_wan_ledger_sku", "asset", "sku", "created_at"),
     sa.Index("ix_wan_ledger_owner", "owner"),
+    # Reconciling a lost create reads the model's tasks recorded since its window's start.
+    sa.Index("ix_wan_ledger_model_submitted", "model", "submitted_at"),
 )
 #: Columns added after the first release: ``_create_schema`` adds them to older tables.
 _LATER_COLUMNS = ("owner", "lease_until", "sent_at")
@@ -708,12 +710,16 @@ class Ledger:
         with self._tx() as conn:
             return [_row_to_attempt(r) for r in conn.execute(query)]
 
-    def known_task_ids(self, model: str | None = None) -> set[str]:
-        """Every task id recorded (any state), optionally for one model: reconciliation of a
-        lost create must not adopt a task another attempt already owns."""
+    def known_task_ids(self, model: str | None = None, *,
+                       since: datetime | None = None) -> set[str]:
+        """Every task id recorded (any state), optionally for one model and recorded at or
+        after ``since``: reconciliation of a lost create must not adopt a task another attempt
+        already owns, and a task listed from ``since`` on was recorded after it was created."""
         query = sa.select(_t.c.task_id).where(_t.c.task_id.is_not(None))
         if model is not None:
             query = query.where(_t.c.model == model)
+        if since is not None:
+            query = query.where(_t.c.submitted_at >= since)
         with self._tx() as conn:
             return set(conn.execute(query).scalars())
 
@@ -818,8 +824,8 @@ class Ledger:
 
 
 def _add_later_columns(conn: Connection) -> None:
-    """Bring a ledger table created by an older release up to date (columns only added).
-    Its unanswered creates may have been sent: ``sent_at`` says so, so they are reconciled
+    """Bring a ledger table created by an older release up to date (columns and indexes only
+    added). Its unanswered creates may have been sent: ``sent_at`` says so, so they are reconciled
     rather than sent again."""
     present = {c["name"] for c in sa.inspect(conn).get_columns(_t.name)}
     for name in _LATER_COLUMNS:
@@ -831,6 +837,8 @@ def _add_later_columns(conn: Connection) -> None:
         conn.execute(_t.update().where(
             _t.c.status.in_([Status.INTENT.value, Status.AMBIGUOUS.value])
         ).values(sent_at=_t.c.created_at))
+    for index in _t.indexes:  # create_all indexes only the tables it creates
+        index.create(conn, checkfirst=True)
 
 
 def _cost_row(a: Attempt) -> dict[str, Any]:

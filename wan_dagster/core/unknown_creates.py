@@ -10,13 +10,15 @@ to tell it apart while other creates of the model are unresolved, leave it AMBIG
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..dashscope import AmbiguousCreateError, Task
 from ..dashscope.requests import TaskRequest
 from .ledger import Attempt, Ledger, LedgerConflict
 
-__all__ = ["recorded_request", "record", "rivals", "search", "withdraw_unsent"]
+__all__ = ["known_task_ids", "recorded_request", "record", "rivals", "search", "withdraw_unsent"]
 
 
 def recorded_request(attempt: Attempt) -> TaskRequest:
@@ -32,10 +34,17 @@ def rivals(ledger: Ledger, attempt: Attempt) -> list[Attempt]:
     return [a for a in ledger.unresolved_creates(attempt.model) if a.id != attempt.id]
 
 
+def known_task_ids(ledger: Ledger, model: str) -> Callable[[datetime], set[str]]:
+    """The model's task ids the ledger records since a moment, for the client to rule out when
+    it reconciles: read only then, and only over the listing's window."""
+    return lambda since: ledger.known_task_ids(model, since=since)
+
+
 def search(ledger: Ledger, attempt: Attempt) -> dict[str, Any]:
     """The keyword arguments of ``client.recover`` for ``attempt``: from its creation on, never
     a task another attempt owns, and no prompt-less adoption while it has rivals."""
-    return {"since": attempt.created_at, "known_task_ids": ledger.known_task_ids(attempt.model),
+    return {"since": attempt.created_at,
+            "known_task_ids": known_task_ids(ledger, attempt.model),
             "rivals": len(rivals(ledger, attempt))}
 
 

@@ -5,8 +5,8 @@ same flow with ``httpx.AsyncClient`` and ``asyncio.sleep``. So retries, reconcil
 limits and polling are decided in one place, and both clients behave identically.
 
 A driver answers ``Send`` with an ``httpx.Response`` (body read), ``Stream`` with a
-``StreamResult``, ``Sleep`` and ``WaitSlot`` with None; transport failures are thrown back into
-the flow as ``APIConnectionError`` at the ``yield``.
+``StreamResult``, ``Book`` with a ``Booking``, ``Sleep`` and ``WaitSlot`` with None;
+transport failures are thrown back into the flow as ``APIConnectionError`` at the ``yield``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Mapping
 
 from ._core import ClientCore, Expectation, api_error, list_time, reconcile_window
 from .errors import (FREE_QUOTA_CODES, AmbiguousCreateError, APIConnectionError, APIError,
                      DashScopeError, Disposition, DownloadError, FreeQuotaExhausted,
                      TaskTimeoutError, ValidationError, create_disposition, read_disposition)
-from .limits import Slots
+from .limits import Slots, Window
 from .registry import ModelSpec, Output, run_time
 from .types import Task, TaskPage, TaskStatus, TaskSummary
 from .validation import check_media
@@ -40,6 +40,7 @@ class Send:
     # Not in the repr: the headers carry the API key and tracebacks print reprs.
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     json: Any = field(default=None, repr=False)
+    content: bytes | None = field(default=None, repr=False)  # a body already encoded
     params: Mapping[str, Any] | None = None
     data: Mapping[str, Any] | None = None
     files: Mapping[str, Any] | None = None
@@ -69,6 +70,14 @@ class Sleep:
 
 
 @dataclass(frozen=True)
+class Book:
+    """Book a moment in ``window`` (answered with its ``Booking``). A window shared through a
+    database answers after a write: the async driver waits for it off its event loop."""
+
+    window: Window
+
+
+@dataclass(frozen=True)
 class WaitSlot:
     """Block until one slot of ``counter`` is taken."""
 
@@ -85,6 +94,15 @@ class Downloaded:
 
 Flow = Generator[Any, Any, Any]
 
+#: Task ids the caller already owns elsewhere (its ledger), never to be adopted by
+#: reconciliation: the ids, or a function that gives those of tasks recorded at or after a
+#: moment, asked only when a create is reconciled (with the start of the listing's window).
+KnownTaskIds = Iterable[str] | Callable[[datetime], Iterable[str]]
+
+
+def _known(known: KnownTaskIds, since: datetime) -> frozenset[str]:
+    return frozenset(known(since) if callable(known) else known)
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -99,7 +117,7 @@ def read(core: ClientCore, send: Send, *, fetch_limited: bool = True) -> Flow:
     for attempt in range(policy.max_retries + 1):
         booking = None
         if fetch_limited:
-            booking = core.account.fetches.book()
+            booking = yield Book(core.account.fetches)
             if booking.delay:
                 yield Sleep(booking.delay)
         try:
@@ -209,7 +227,7 @@ def cancel(core: ClientCore, task_id: str) -> Flow:
 # --------------------------------------------------------------------------- creates
 
 
-def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str] = (),
+def create(core: ClientCore, request: TaskRequest, known_task_ids: KnownTaskIds = (),
            rivals: int = 0) -> Flow:
     """Create a task without ever paying twice.
 
@@ -224,18 +242,20 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
     spec = core.config.registry.get(request.model)
     limiter = core.limiter(spec.name)
     policy = core.config.retry
-    send = Send("POST", core.url(spec.endpoint), json=request.body,
+    # The canonical JSON: encoded once per request (a caller may do it off its event loop),
+    # however often the create is sent.
+    send = Send("POST", core.url(spec.endpoint), content=request.canonical_json,
                 headers=core.headers(asynchronous=True, json_body=True,
                                      oss_resolve=request.needs_oss_resolve))
-    known = frozenset(known_task_ids)
     for attempt in range(policy.max_retries + 1):
         yield WaitSlot(limiter.creates)
-        booking = limiter.submits.book()
+        booking = yield Book(limiter.submits)
         try:
             if booking.delay:
                 yield Sleep(booking.delay)
             with core.account.creating(spec.name):
-                return (yield from _create_once(core, spec, request, send, known, rivals))
+                return (yield from _create_once(core, spec, request, send, known_task_ids,
+                                                      rivals))
         except (APIError, APIConnectionError) as exc:
             if create_disposition(exc) is Disposition.FINAL or attempt == policy.max_retries:
                 raise
@@ -248,7 +268,7 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: Iterable[str]
 
 
 def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: Send,
-                 known: frozenset[str], rivals: int) -> Flow:
+                 known: KnownTaskIds, rivals: int) -> Flow:
     """One create: its task (found by reconciliation if the answer was lost), or the error."""
     sent_at = _now()
     expectation = Expectation(spec.run_time(request.parameters), time.monotonic())
@@ -279,7 +299,7 @@ def _refusal(spec: ModelSpec, error: APIError) -> APIError:
 
 
 def recover(core: ClientCore, request: TaskRequest, since: datetime,
-            known_task_ids: Iterable[str] = (), rivals: int = 0) -> Flow:
+            known_task_ids: KnownTaskIds = (), rivals: int = 0) -> Flow:
     """After a crash between recording intent and storing the task id: the task this request
     created at or after ``since``, or None if it never landed. Holds the model's create slot,
     so that no create of the model lands while the list is searched."""
@@ -288,14 +308,14 @@ def recover(core: ClientCore, request: TaskRequest, since: datetime,
     yield WaitSlot(creates)
     try:
         with core.account.creating(spec.name):
-            return (yield from reconcile(core, spec, request, since, frozenset(known_task_ids),
+            return (yield from reconcile(core, spec, request, since, known_task_ids,
                                          None, rivals))
     finally:
         creates.release()
 
 
 def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: datetime,
-              known: frozenset[str], cause: BaseException | None, rivals: int = 0) -> Flow:
+              known: KnownTaskIds, cause: BaseException | None, rivals: int = 0) -> Flow:
     """Find the task a lost create may have made, among the listed tasks of its model that no
     create of this process owns. Returns it; returns None once several listings show none that
     can be ours (the create did not land); raises AmbiguousCreateError if some might be ours
@@ -316,7 +336,7 @@ def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: 
             if round_no == config.reconcile_attempts - 1:
                 raise AmbiguousCreateError(spec.name, undecided, exc) from exc
             continue
-        exclude = core.account.owned() | known | foreign
+        exclude = core.account.owned() | _known(known, start) | foreign
         candidates = [row.task_id for row in rows if row.task_id not in exclude]
         task, undecided = yield from _ours(core, spec, request, candidates, foreign, rivals)
         if task is not None:
@@ -357,7 +377,7 @@ def _ours(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: l
 
 
 def run(core: ClientCore, request: TaskRequest, timeout: float | None,
-        known_task_ids: Iterable[str] = ()) -> Flow:
+        known_task_ids: KnownTaskIds = ()) -> Flow:
     """Create and wait, holding one of the model's concurrency slots for the task's lifetime."""
     counter = core.limiter(request.model).running
     yield WaitSlot(counter)
@@ -376,7 +396,7 @@ def call_sync(core: ClientCore, request: TaskRequest) -> Flow:
                 headers=core.headers(json_body=True))
     submits = core.limiter(spec.name).submits
     for attempt in range(policy.max_retries + 1):
-        booking = submits.book()
+        booking = yield Book(submits)
         if booking.delay:
             yield Sleep(booking.delay)
         try:

@@ -13,7 +13,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, BinaryIO, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, BinaryIO, Iterator
 
 import httpx
 
@@ -48,7 +48,8 @@ class _Base:
         return self._core.config.registry
 
     def slot_counter(self, model: str) -> Slots:
-        """The process-wide concurrency slots of ``model`` (the pipeline's scheduler uses them)."""
+        """The account-wide slots of ``model``'s live tasks, its concurrency plus
+        ``limits.SUBMIT_AHEAD`` (the pipeline's scheduler uses them)."""
         return self._core.limiter(model).running
 
     def __repr__(self) -> str:
@@ -75,15 +76,16 @@ class DashScopeClient(_Base):
 
     # ------------------------------------------------------------------ operations
 
-    def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = (),
+    def create(self, request: TaskRequest, *, known_task_ids: flows.KnownTaskIds = (),
                rivals: int = 0) -> Task:
         """Create a task (never twice; see ``_flows.create``). ``known_task_ids``: ids the caller
-        already owns elsewhere (e.g. its ledger), never to be adopted by reconciliation;
+        already owns elsewhere (e.g. its ledger), never to be adopted by reconciliation, or a
+        function of the moment since which they matter (asked only if the create is reconciled);
         ``rivals``: creates of this model by other processes whose outcome is unrecorded."""
         return self._run(flows.create(self._core, request, known_task_ids, rivals))
 
     def recover(self, request: TaskRequest, *, since: datetime,
-                known_task_ids: Iterable[str] = (), rivals: int = 0) -> Task | None:
+                known_task_ids: flows.KnownTaskIds = (), rivals: int = 0) -> Task | None:
         """The task ``request`` created at/after ``since`` (a crash lost its id), or None if
         none landed; AmbiguousCreateError if it cannot be told apart from others."""
         return self._run(flows.recover(self._core, request, since, known_task_ids, rivals))
@@ -96,7 +98,7 @@ class DashScopeClient(_Base):
         return self._run(flows.wait(self._core, _task_id(task), _model_of(task, model), timeout))
 
     def run(self, request: TaskRequest, *, timeout: float | None = None,
-            known_task_ids: Iterable[str] = ()) -> Task:
+            known_task_ids: flows.KnownTaskIds = ()) -> Task:
         """Create and wait within the model's concurrency limit."""
         return self._run(flows.run(self._core, request, timeout, known_task_ids))
 
@@ -153,7 +155,8 @@ class DashScopeClient(_Base):
     def _perform(self, action: Any) -> Any:
         if isinstance(action, flows.Send):
             return self._http.request(action.method, action.url, headers=action.headers,
-                                      json=action.json, params=action.params, data=action.data,
+                                      json=action.json, content=action.content,
+                                      params=action.params, data=action.data,
                                       files=action.files)
         if isinstance(action, flows.Sleep):
             time.sleep(action.seconds)
@@ -161,6 +164,8 @@ class DashScopeClient(_Base):
         if isinstance(action, flows.WaitSlot):
             action.counter.acquire()
             return None
+        if isinstance(action, flows.Book):
+            return action.window.book()
         if isinstance(action, flows.Stream):
             with self._http.stream("GET", action.url) as response, open(action.path, "wb") as out:
                 if response.is_error:
@@ -194,12 +199,12 @@ class AsyncDashScopeClient(_Base):
 
     # ------------------------------------------------------------------ operations
 
-    async def create(self, request: TaskRequest, *, known_task_ids: Iterable[str] = (),
+    async def create(self, request: TaskRequest, *, known_task_ids: flows.KnownTaskIds = (),
                      rivals: int = 0) -> Task:
         return await self._run(flows.create(self._core, request, known_task_ids, rivals))
 
     async def recover(self, request: TaskRequest, *, since: datetime,
-                      known_task_ids: Iterable[str] = (), rivals: int = 0) -> Task | None:
+                      known_task_ids: flows.KnownTaskIds = (), rivals: int = 0) -> Task | None:
         return await self._run(flows.recover(self._core, request, since, known_task_ids,
                                              rivals))
 
@@ -212,7 +217,7 @@ class AsyncDashScopeClient(_Base):
                                           timeout))
 
     async def run(self, request: TaskRequest, *, timeout: float | None = None,
-                  known_task_ids: Iterable[str] = ()) -> Task:
+                  known_task_ids: flows.KnownTaskIds = ()) -> Task:
         return await self._run(flows.run(self._core, request, timeout, known_task_ids))
 
     async def cancel(self, task: Task | str) -> None:
@@ -265,14 +270,17 @@ class AsyncDashScopeClient(_Base):
     async def _perform(self, action: Any) -> Any:
         if isinstance(action, flows.Send):
             return await self._http.request(action.method, action.url, headers=action.headers,
-                                            json=action.json, params=action.params,
-                                            data=action.data, files=action.files)
+                                            json=action.json, content=action.content,
+                                            params=action.params, data=action.data,
+                                            files=action.files)
         if isinstance(action, flows.Sleep):
             await asyncio.sleep(action.seconds)
             return None
         if isinstance(action, flows.WaitSlot):
             await action.counter.acquire_async()
             return None
+        if isinstance(action, flows.Book):
+            return await asyncio.to_thread(action.window.book)
         if isinstance(action, flows.Stream):
             async with self._http.stream("GET", action.url) as response:
                 if response.is_error:

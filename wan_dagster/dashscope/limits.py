@@ -28,6 +28,11 @@ from typing import Any, Protocol
 
 from .registry import FETCH_REQUESTS_PER_SECOND, Limits
 
+#: Tasks per model kept queued at the service beyond its concurrency: the service starts a
+#: queued task the moment a running one ends, so no slot idles while the client notices the
+#: end and sends the next create. The service still runs at most ``concurrency`` at once.
+SUBMIT_AHEAD = 1
+
 
 @dataclass(frozen=True)
 class Booking:
@@ -158,6 +163,7 @@ class SharedLimits(Protocol):
 class ModelLimiter:
     limits: Limits
     submits: Window
+    #: Tasks alive at once (running, or queued at the service): concurrency + SUBMIT_AHEAD.
     running: Slots
     #: One create of the model on the wire at a time (with its reconciliation, if its answer is
     #: lost): a reconciliation then meets no task of a create still being answered.
@@ -209,14 +215,15 @@ class AccountState:
         with self._lock:
             limiter = self._models.get(name)
             if limiter is None:
+                alive = limits.concurrency + SUBMIT_AHEAD
                 if self._shared is None:
                     limiter = ModelLimiter(limits, SlidingWindow(limits.submit_per_second),
-                                           SlotCounter(limits.concurrency), SlotCounter(1))
+                                           SlotCounter(alive), SlotCounter(1))
                 else:
                     prefix = f"{self._account}:{name}"
                     limiter = ModelLimiter(
                         limits, self._shared.window(f"{prefix}:submit", limits.submit_per_second),
-                        self._shared.slots(f"{prefix}:running", limits.concurrency),
+                        self._shared.slots(f"{prefix}:running", alive),
                         self._shared.slots(f"{prefix}:create", 1))
                 self._models[name] = limiter
             return limiter

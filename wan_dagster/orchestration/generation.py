@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Awaitable, Callable, Iterable, TypeVar
@@ -89,20 +90,29 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
         _log_dry_run(context, products, assets, config.video_defaults(),
                      resources.ledger.ledger)
         return []
+    # Events in one worker thread, in order: a materialization's thumbnail decodes the result
+    # and each event is a write to Dagster's storage, tens of milliseconds that on the batch's
+    # event loop would hold up every task (and before it, its start). All are written before
+    # the step goes on.
+    reported: list[Future[None]] = []
+    reporter = ThreadPoolExecutor(1, thread_name_prefix="wan-events")
     for product in products:
         for asset in sorted(assets - set(product.input_fingerprints)):
-            context.log_event(_not_applicable(asset, product))
+            reported.append(reporter.submit(context.log_event, _not_applicable(asset, product)))
     prices = PriceBook.load()
     total = sum(len([a for a in assets if a in p.input_fingerprints]) for p in products)
     progress = Counter[str]()
 
-    def on_outcome(outcome: Outcome) -> None:
+    def report(outcome: Outcome) -> None:
         progress["done"] += 1
         verdict = "reused" if outcome.reused else "stored" if outcome.ok else "FAILED"
         context.log.info(f"[{progress['done']}/{total}] {outcome.asset} {outcome.sku}: {verdict}"
                          + (f" ({outcome.error})" if outcome.error else ""))
         if outcome.ok and outcome.asset in assets:
             context.log_event(_materialization(outcome, prices, resources.media_store))
+
+    def on_outcome(outcome: Outcome) -> None:
+        reported.append(reporter.submit(report, outcome))
 
     settings = BatchSettings(run_id=context.run.run_id,
                              budget=Decimal(str(config.budget_cny)) if config.budget_cny else None,
@@ -122,6 +132,10 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                    f"{withdrawn.left_running} running task(s) left for the task sensor to collect")
         context.log.warning(message)
         raise dg.Failure(message, allow_retries=False) from interrupt
+    finally:
+        reporter.shutdown(wait=True)
+    for done in reported:
+        done.result()  # a failure to report raises here, as it did on the loop
     rows = {p.sku: p.row for p in products}
     failures += [SkuFailure(o.sku, o.asset, o.error or "failed", o.code, rows.get(o.sku))
                  for o in outcomes if not o.ok and o.asset in assets]
