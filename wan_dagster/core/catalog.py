@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import plan
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
+from .recipes import DEFAULT_RECIPE, Recipe
 from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
@@ -53,11 +54,8 @@ COLUMN_DTYPES: dict[str, str] = {
 }
 TEXT_COLUMNS = tuple(c for c, dtype in COLUMN_DTYPES.items() if dtype == "str")
 #: Without these the file is not a catalog; the other columns may be left out (all empty).
+#: Which other cells a row needs, the recipe's outputs for that row decide.
 REQUIRED_COLUMNS = ("sku", "title", "brand", "category", "cutout_image", "background_prompt")
-REQUIRED_BY_CATEGORY: dict[str, tuple[str, ...]] = {
-    "apparel": ("model_image", "model_mask", "model_prompt"),
-    "shoes": ("shoe_template",),
-}
 IMAGE_COLUMNS = ("cutout_image", "model_image", "model_mask", "shoe_template")
 #: Text that is shown or sent as it is (the SKU and image cells have rules of their own).
 FREE_TEXT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c != "sku" and c not in IMAGE_COLUMNS)
@@ -147,13 +145,14 @@ class Catalog:
 
 def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO,
-                 local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = ()) -> Catalog:
+                 local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = (),
+                 recipe: Recipe = DEFAULT_RECIPE) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
     catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
     listed (see ``sources``); images on S3 are downloaded into ``cache_dir``. ``video_defaults``
     are the ones the pipeline will use: they decide both what is valid and the video
-    fingerprints."""
+    fingerprints. ``recipe`` decides what each row gets, and so which cells it needs."""
     name = os.fspath(source)
     file_format = _reader(name)  # an unknown format is refused before anything is read
     frame, misfits = _split_overflow(_parse(name, file_format, _read_source(name, s3_client)))
@@ -175,10 +174,10 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
             return [RowError(number, _text(record["sku"]), column, rule)
                     for column, rule in [misfits[number], *duplicates.get(number, [])]]
         known = cell_errors.get(number, []) + duplicates.get(number, [])
-        draft, problems = _check_row(number, record, images, video_defaults, known)
+        draft, problems = _check_row(number, record, images, video_defaults, known, recipe)
         if problems:
             return [RowError(number, draft.sku, column, rule) for column, rule in problems]
-        prints = plan.input_fingerprints(draft, video_defaults)
+        prints = plan.input_fingerprints(draft, recipe, video_defaults)
         return replace(draft, input_fingerprints=MappingProxyType(prints))
 
     # Rows are independent and mostly image decoding and S3 downloads, which release the GIL.
@@ -395,7 +394,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {"video_duration": _seconds, "vid
 
 
 def _check_row(number: int, record: Mapping[str, Any], images: ImageSources,
-               defaults: VideoDefaults, known: list[tuple[str, str]]
+               defaults: VideoDefaults, known: list[tuple[str, str]], recipe: Recipe
                ) -> tuple[Product, list[tuple[str, str]]]:
     """The row as a (draft) Product and its problems as ``(column, rule)``, after the ``known``
     ones (unconvertible cells, duplicates). The requests are checked too; their problems on a
@@ -409,7 +408,6 @@ def _check_row(number: int, record: Mapping[str, Any], images: ImageSources,
                  if values[column] is not None and (rule := _control_problem(values[column]))]
     category = values["category"]
     required = [c for c in REQUIRED_COLUMNS if c != "sku"]
-    required += REQUIRED_BY_CATEGORY.get(category, ())
     problems += [(column, "required") for column in required if values[column] is None]
     if category is not None and category not in CATEGORIES:
         problems.append(("category", f"must be one of {list(CATEGORIES)}, got {category!r}"))
@@ -419,7 +417,7 @@ def _check_row(number: int, record: Mapping[str, Any], images: ImageSources,
             problems += [(column, problem)] if problem else []
     draft = Product(number, **values)
     failed = {column for column, _ in problems}
-    problems += [(column, rule) for column, rule in plan.request_problems(draft, defaults)
+    problems += [(column, rule) for column, rule in plan.request_problems(draft, recipe, defaults)
                  if column not in failed]
     return draft, problems
 

@@ -20,6 +20,7 @@ from ..core.catalog import Catalog, load_catalog
 from ..dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
 from ..core.ledger import Ledger
 from ..core.plan import DEFAULT_VIDEO, VideoDefaults
+from ..core.recipes import DEFAULT_RECIPE, Recipe
 from ..core.store import LocalMediaStore, MediaStore, S3MediaStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # wan_dagster/orchestration/ -> the repository
@@ -118,12 +119,23 @@ class CatalogResource(dg.ConfigurableResource):
         default_factory=list, description="s3://bucket or s3://bucket/prefix rows may read "
                                           "images from, besides the catalog's own bucket")
 
-    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO) -> Catalog:
+    recipe_json: str = Field(default="", description="The recipe (JSON) the rows are checked "
+                             "and fingerprinted for; empty = the default recipe. build_defs "
+                             "sets it from its recipe, so sensors and assets agree.")
+
+    @property
+    def recipe(self) -> Recipe:
+        return Recipe.model_validate_json(self.recipe_json) if self.recipe_json \
+            else DEFAULT_RECIPE
+
+    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO,
+             recipe: Recipe | None = None) -> Catalog:
         """The validated catalog; ``video_defaults`` fill empty video cells (and so take part
-        in the video fingerprints)."""
+        in the video fingerprints); ``recipe`` (default: this resource's) decides what each row
+        gets and so which cells it needs."""
         return load_catalog(self.path, s3_client=self.s3.get_client(),
                             video_defaults=video_defaults, local_roots=self.local_roots,
-                            s3_prefixes=self.s3_prefixes)
+                            s3_prefixes=self.s3_prefixes, recipe=recipe or self.recipe)
 
 
 class LedgerResource(dg.ConfigurableResource):
