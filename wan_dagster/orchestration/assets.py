@@ -15,7 +15,7 @@ from ..core.export import export_current
 from ..core.gallery import build_gallery
 from ..core.ledger import Attempt, Ledger, Status
 from ..core.recipes import Recipe, RecipeOutput, check_recipe
-from ..core.recipes.kinds import kind_of, target_canvas
+from ..core.recipes.kinds import kind_of, on_target
 from ..core.recipes.validate import sources_of
 from ..core.review import review
 from ..core.store import MediaStore, media_key, portable_uri
@@ -247,8 +247,6 @@ def _media_problem(store: MediaStore, attempt: Attempt, output: RecipeOutput) ->
 
 
 def _target_problem(width: int, height: int, target: str) -> str | None:
-    """Why an out-painted still does not have its target's aspect (or size): the smallest
-    canvas of that aspect around it must be the still itself."""
-    if target_canvas((width, height), target) != (width, height):
-        return f"{width}x{height} does not have the target {target}"
-    return None
+    """Why an out-painted still does not have its target's aspect (or pixel size)."""
+    return None if on_target((width, height), target) else \
+        f"{width}x{height} does not have the target {target}"

@@ -302,6 +302,18 @@ def target_canvas(size: Size, target: str) -> Size:
     return max(width, math.ceil(height * rw / rh)), height
 
 
+def on_target(size: Size, target: str) -> bool:
+    """Whether an image of ``size`` has the target's pixel size, or its aspect to within the
+    one pixel that rounding a side costs."""
+    width, height = size
+    if pixels := _PIXELS.match(target):
+        return (width, height) == (int(pixels.group(1)), int(pixels.group(2)))
+    ratio = _RATIO.match(target)
+    assert ratio is not None
+    rw, rh = int(ratio.group(1)), int(ratio.group(2))
+    return abs(width * rh - height * rw) <= max(rw, rh)
+
+
 def outpaint_to(image: Media, *, target: str, angle: int | None = None) -> TaskRequest:
     """An out-painting request that grows ``image`` to ``target``, centred, by per-side pixel
     offsets computed from the image's own size."""
