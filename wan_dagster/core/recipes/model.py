@@ -53,7 +53,7 @@ class RecipeOutput(_Frozen):
                                "e.g. '{title}, {background_prompt}'; '{column?}' may be empty.")
     params: dict[str, Any] = Field(default_factory=dict, description="Passed to the request "
                                    "builder; checked against the model's parameters.")
-    variants: int = Field(default=1, ge=1, description="Results per SKU (one task where the "
+    variants: int = Field(default=1, description="Results per SKU (one task where the "
                           "model takes n); downstream outputs start from the first.")
     source: SourceRef | dict[str, SourceRef] | None = Field(
         default=None, description="What it starts from: a catalog image column or an earlier "

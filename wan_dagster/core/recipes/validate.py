@@ -111,7 +111,9 @@ def _output_problems(output: RecipeOutput, recipe: Recipe) -> list[tuple[str, st
               for c in output.when.where if c not in COLUMNS]
     found += _source_problems(output, kind, spec, recipe)
     found += _param_problems(output, kind, spec)
-    if output.variants > 1:
+    if output.variants < 1:
+        found.append(("variants", f"must be >= 1, got {output.variants}"))
+    elif output.variants > 1:
         n = spec.param("n")
         if n is None:
             found.append(("variants", f"{model} makes one result per task; variants > 1 "
