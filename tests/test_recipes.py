@@ -264,3 +264,22 @@ def test_trial_only_models_load_with_the_opt_in() -> None:
     recipe = bad(model="shoemodel-v1", allow_trial_models=True, prompt=None,
                  source={"image": "cutout_image", "template": "shoe_template"})
     assert dg.AssetKey("x") in build_defs(recipe=recipe).resolve_asset_graph().get_all_asset_keys()
+
+
+def test_the_sample_recipe_gives_every_row_formats_and_a_vertical_video() -> None:
+    """definitions.py's recipe (what ``dagster dev`` and ``python -m wan_dagster`` run) on the
+    sample catalog: purchasable models only, the 4 broken rows still refused."""
+    from wan_dagster.__main__ import _sample_recipe
+
+    recipe = _sample_recipe()
+    catalog = load_catalog(DATA / "catalog.csv", recipe=recipe)
+    assert len(catalog.invalid_skus) == 4
+    for product in catalog.products:
+        priced = plan.priced_outputs(product, recipe)
+        shot = product.category in ("apparel", "shoes")
+        assert set(priced) == {"background_image", "square_image", "vertical_image",
+                               "product_video"} | ({"model_shot"} if shot else set())
+        assert plan.planned_outputs(product, recipe)["vertical_image"].sources == {
+            "image": "model_shot" if shot else "background_image"}
+        assert not {model for model, _ in priced.values()} & {
+            "virtualmodel-v2", "wanx-virtualmodel", "shoemodel-v1"}

@@ -71,7 +71,8 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     with _dashscope(args) as (dashscope, where), dg.DagsterInstance.get() as instance:
         print(f"{where}\nDAGSTER_HOME={os.environ['DAGSTER_HOME']}")
         defs = build_defs(
-            dashscope=dashscope, catalog=CatalogResource(path=str(args.catalog)),
+            recipe=_sample_recipe(), dashscope=dashscope,
+            catalog=CatalogResource(path=str(args.catalog)),
             ledger=LedgerResource(url=args.ledger or ""),
             media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")))
         defs.resources["catalog"].load()  # a file that is no table stops here, in one line
@@ -100,6 +101,24 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
         print(f"Outputs: {(Path(args.out) / 'media').resolve()} "
               f"({time.monotonic() - started:.0f} s wall time)")
         return EXIT_FAILED_SKUS if summary.failed else 0
+
+
+def _sample_recipe():
+    """The recipe of the sample project's ``definitions.py`` (what ``dagster dev`` loads), so
+    the UI can re-execute this command's runs; the package's default recipe outside a
+    checkout."""
+    import importlib.util
+
+    from .core.recipes import DEFAULT_RECIPE
+
+    path = REPO / "definitions.py"
+    if not path.exists():
+        return DEFAULT_RECIPE
+    spec = importlib.util.spec_from_file_location("wan_dagster_sample_definitions", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.recipe
 
 
 def _prepare_dagster_home(home: Path) -> None:

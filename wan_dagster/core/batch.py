@@ -236,7 +236,12 @@ class BatchRunner:
         for name, plan in planned.items():  # dependency order: sources are already in ``made``
             if name in needed:
                 made[name] = asyncio.create_task(self._after_sources(plan, product, made))
-        return [await made[name] for name in planned if name in selected and name in made]
+        try:
+            return [await made[name] for name in planned if name in selected and name in made]
+        finally:  # interrupted: no output of the SKU goes on, and none's end goes unheard
+            for task in made.values():
+                task.cancel()
+            await asyncio.gather(*made.values(), return_exceptions=True)
 
     async def _after_sources(self, plan: Planned, product: Product,
                              made: dict[str, asyncio.Task[Outcome]]) -> Outcome:

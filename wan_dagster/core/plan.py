@@ -26,9 +26,8 @@ from .recipes import DEFAULT_RECIPE, Recipe, RecipeOutput
 from .recipes.calls import Generated, Media, Size, blank_png, image_size
 from .recipes.kinds import ImageToVideo, OutputKind, kind_of
 from .recipes.templates import EmptyCell, Template
-from .recipes.validate import IMAGE_COLUMNS, sources_of
 from .recipes.dag import topological_order
-from .recipes.validate import source_outputs
+from .recipes.validate import IMAGE_COLUMNS, source_outputs, sources_of
 from .recipes.video import DEFAULT_VIDEO, VideoDefaults, first_frame_settings
 
 __all__ = ["DEFAULT_VIDEO", "Planned", "VideoDefaults", "background_request",
@@ -168,11 +167,12 @@ def _columns(planned: Planned, origins: Mapping[str, str]) -> _Columns:
             notes[body_field] = (f"as {output.name}'s {role.replace('_', ' ')} (made from it "
                                  f"by {ref})")
     prompt = output.prompt if output.prompt is not None else kind.default_prompt
+    prompt_columns = Template(prompt).columns if prompt else ()
     main = planned.sources.get(kind.roles[0]) if kind.roles else None
-    fallback = origins[main] if main else (Template(prompt).columns[:1] or ("title",))[0] \
-        if prompt else "title"
-    if kind.prompt_field and prompt and Template(prompt).columns:
-        by_field[kind.prompt_field] = Template(prompt).columns[-1]
+    # what the output is made from: its main image's column, else its prompt's (text-to-video)
+    fallback = origins[main] if main else (prompt_columns or ("title",))[0]
+    if kind.prompt_field and prompt_columns:
+        by_field[kind.prompt_field] = prompt_columns[-1]
     if isinstance(kind, ImageToVideo):
         by_field |= _ROW_VIDEO_COLUMNS
         fallback = "video_model"

@@ -104,8 +104,7 @@ def _output_problems(output: RecipeOutput, recipe: Recipe) -> list[tuple[str, st
                                "to use it anyway"))
     if output.prompt is not None:
         found += [("prompt", rule) for rule in Template(output.prompt).problems()]
-        if kind.prompt_field is None or (spec.param("prompt") is None
-                                         and kind.name == "model_shot"):
+        if kind.prompt_field is None or spec.param(kind.prompt_field.split(".")[-1]) is None:
             found.append(("prompt", f"{model} takes no prompt"))
     found += [("when.where", f"unknown column {c!r}; columns are {list(COLUMNS)}")
               for c in output.when.where if c not in COLUMNS]
