@@ -75,9 +75,12 @@ def sources_of(output: RecipeOutput) -> dict[str, tuple[str, ...]]:
 
 
 def trial_only(spec: ModelSpec) -> bool:
-    """Whether the model is free-trial-only (its quota ends and it cannot be bought).
-
-    The registry's notes carry the fact until it gets a typed field of its own."""
+    """Whether the model is free-trial-only (its quota ends and it cannot be bought): the
+    registry's ``purchase`` fact (being added on the quota branch), else its notes, which
+    carry the fact until then. Merge note: reduce to ``spec.purchase.trial_only``."""
+    purchase = getattr(spec, "purchase", None)
+    if purchase is not None:
+        return bool(purchase.trial_only)
     return spec.notes.lower().startswith("free trial only")
 
 
