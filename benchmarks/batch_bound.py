@@ -15,10 +15,10 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from wan_dagster.core.batch import MODEL_SHOT
+from wan_dagster.__main__ import _sample_recipe
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.dashscope.registry import REGISTRY, TIER_PIXELS, Output, run_time
-from wan_dagster.core.plan import BACKGROUND_MODEL, DEFAULT_VIDEO, model_shot_model, video_settings
+from wan_dagster.core.plan import DEFAULT_VIDEO, priced_outputs
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -32,24 +32,24 @@ def min_latency(model: str, duration: float = 0, tier: str = "480P") -> float:
 
 
 def bound(scale: float) -> tuple[float, dict[str, float]]:
-    catalog = load_catalog(DATA / "catalog.csv")
+    recipe = _sample_recipe()  # what the main command runs
+    catalog = load_catalog(DATA / "catalog.csv", recipe=recipe)
     runs: dict[str, list[float]] = defaultdict(list)
+    first_model = ""
     for product in catalog.products:
-        runs[BACKGROUND_MODEL].append(min_latency(BACKGROUND_MODEL) * scale)
-        if MODEL_SHOT in product.input_fingerprints:
-            runs[model_shot_model(product)].append(min_latency(model_shot_model(product)) * scale)
-        video = video_settings(product, DEFAULT_VIDEO)
-        runs[video["model"]].append(
-            min_latency(video["model"], video["duration"], video["resolution"]) * scale)
+        for model, params in priced_outputs(product, recipe, DEFAULT_VIDEO).values():
+            first_model = first_model or model
+            runs[model].append(min_latency(model, params.get("duration", 0),
+                                           params.get("resolution", "480P")) * scale)
     per_model = {}
     for model, latencies in runs.items():
         limits = REGISTRY.get(model).limits
         by_rate = max(0, len(latencies) - max(1, int(limits.submit_per_second))) \
             / limits.submit_per_second
         per_model[model] = max(by_rate, sum(latencies) / limits.concurrency)
-    # the last background (serial, rate-limited) still needs a video after it
+    # the last still of the recipe's first model (serial, rate-limited) still needs a video
     shortest_video = min(v for m, vs in runs.items() if REGISTRY.get(m).video for v in vs)
-    chain = per_model[BACKGROUND_MODEL] + shortest_video
+    chain = per_model[first_model] + shortest_video
     return max(chain, *per_model.values()), per_model
 
 

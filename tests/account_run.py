@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from wan_dagster.core.account_limits import AccountLimits
-from wan_dagster.core.batch import ASSETS, BatchRunner, BatchSettings
+from wan_dagster.core.batch import BatchRunner, BatchSettings
+from wan_dagster.core.recipes import DEFAULT_RECIPE
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.ledger import Ledger, Status
 from wan_dagster.core.store import LocalMediaStore
@@ -49,7 +50,7 @@ async def run(base_url: str, ledger_url: str, catalog: Path, media: Path, poll_s
                                     if limits == "shared" else None) as client:
         runner = BatchRunner(client, ledger, LocalMediaStore(media), PriceBook.load(),
                              BatchSettings(run_id=f"process-{os.getpid()}"))
-        outcomes = await runner.run(products, ASSETS)
+        outcomes = await runner.run(products, DEFAULT_RECIPE.names)
     return {"stored": sum(o.ok and not o.reused for o in outcomes),
             "reused": sum(o.ok and o.reused for o in outcomes),
             "failed": [[o.sku, o.asset, o.error] for o in outcomes if not o.ok]}

@@ -14,7 +14,8 @@ import pandas as pd
 
 import dagster as dg
 
-from wan_dagster.core.batch import ASSETS
+from wan_dagster.core.recipes import DEFAULT_RECIPE
+ASSETS = DEFAULT_RECIPE.names
 from wan_dagster.core.ledger import Ledger
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,

@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from wan_dagster.core.product import Product
+from wan_dagster.core.recipes import Recipe, RecipeOutput, When
+from wan_dagster.dashscope.requests import TaskRequest
 from wan_dagster.core import plan
 from wan_dagster.core.catalog import (DAGSTER_INVALID_SUBSTRINGS, DAGSTER_MULTI_PARTITION_CHARACTERS,
                                  Catalog, CatalogError, RowError, load_catalog)
@@ -313,6 +316,20 @@ def test_row_rules_name_the_column(row_variants: Catalog, row: int, changes: dic
     assert error.column == column and rule in error.rule, error
 
 
+#: The free-trial-only model shots, opted into: they read the model photo, mask and template.
+TRIAL_SHOTS = Recipe(outputs=[
+    RecipeOutput(name="virtual_shot", kind="model_shot", model="virtualmodel-v2",
+                 allow_trial_models=True, prompt="{model_prompt}",
+                 params={"short_side_size": "1024"},
+                 source={"image": "model_image", "mask": "model_mask"},
+                 when=When(categories=["apparel"])),
+    RecipeOutput(name="shoe_shot", kind="model_shot", model="shoemodel-v1",
+                 allow_trial_models=True, source={"image": "cutout_image",
+                                                  "template": "shoe_template"},
+                 when=When(categories=["shoes"])),
+])
+
+
 @pytest.mark.parametrize("sku, changes, column", [
     ("APP-1001", {"model_mask": None}, "model_mask"),
     ("APP-1001", {"model_prompt": None}, "model_prompt"),
@@ -322,9 +339,12 @@ def test_row_rules_name_the_column(row_variants: Catalog, row: int, changes: dic
 ])
 def test_model_shot_inputs_are_checked(write_catalog: WriteCatalog, sku: str,
                                        changes: dict[str, object], column: str) -> None:
-    catalog = load_catalog(write_catalog([sku], {sku: changes}))
+    path = write_catalog([sku], {sku: changes})
+    catalog = load_catalog(path, recipe=TRIAL_SHOTS)
     assert catalog.products == ()
     assert column in {c for c, _ in errors_of(catalog, sku)}
+    if None in changes.values():  # the default recipe's model shot edits the background
+        assert [p.sku for p in load_catalog(path).products] == [sku]
 
 
 def test_oversized_cutout_is_refused_before_its_background_is_paid(
@@ -356,22 +376,31 @@ def test_remote_images_pass_through_unread(write_catalog: WriteCatalog) -> None:
 # --------------------------------------------------------------------------- plan
 
 
-def test_requests_follow_the_plan(csv_catalog: Catalog) -> None:
+def video_request(product: Product, still: Path) -> TaskRequest:
+    """The default recipe's video request from ``still`` as its first frame."""
+    planned = plan.planned_outputs(product)["product_video"]
+    return plan.output_request(product, planned, dict.fromkeys(planned.sources.values(), still))
+
+
+def test_requests_follow_the_recipe(csv_catalog: Catalog) -> None:
     apparel, shoes, bag = (csv_catalog.by_sku[s] for s in ("APP-1001", "SHO-2001", "BAG-3001"))
     background = plan.background_request(bag).body
-    assert background["model"] == plan.BACKGROUND_MODEL
+    assert background["model"] == "wanx-background-generation-v2"
     assert background["parameters"] == {"model_version": "v3", "n": 1}
     assert background["input"]["ref_prompt"] == bag.background_prompt
-    shot = plan.model_shot_request(apparel)
-    assert shot is not None and shot.model == plan.APPAREL_MODEL
-    assert shot.body["parameters"]["short_side_size"] == "1024"
-    shoe_shot = plan.model_shot_request(shoes)
-    assert shoe_shot is not None and shoe_shot.model == plan.SHOE_MODEL
-    assert plan.model_shot_request(bag) is None
-    assert [plan.model_shot_model(p) for p in (apparel, shoes, bag)] == [
-        plan.APPAREL_MODEL, plan.SHOE_MODEL, None]
-    assert [plan.video_source(p) for p in (apparel, shoes, bag)] == [
-        "model_shot", "model_shot", "background"]
+    still = DATA / "images" / "APP-1001_model.jpg"
+    for product in (apparel, shoes):
+        planned = plan.planned_outputs(product)["model_shot"]
+        assert planned.sources == {"image": "background_image"}
+        shot = plan.output_request(product, planned, {"background_image": still}).body
+        assert (shot["model"], shot["input"]["function"]) == ("wanx2.1-imageedit",
+                                                              "description_edit")
+        assert product.title in shot["input"]["prompt"]
+    assert "model_shot" not in plan.planned_outputs(bag)
+    assert [plan.planned_outputs(p)["product_video"].sources for p in (apparel, shoes, bag)] \
+        == [{"first_frame": "model_shot"}, {"first_frame": "model_shot"},
+            {"first_frame": "background_image"}]
+    assert plan.priced_outputs(apparel)["model_shot"][0] == "wanx2.1-imageedit"
 
 
 def test_video_defaults_are_cheap_and_silent(csv_catalog: Catalog) -> None:
@@ -379,7 +408,7 @@ def test_video_defaults_are_cheap_and_silent(csv_catalog: Catalog) -> None:
     assert plan.video_settings(defaulted) == {
         "model": "wan2.2-i2v-flash", "resolution": "480P", "duration": 5, "audio": False}
     still = DATA / "images" / "APP-1003_model.jpg"
-    assert plan.video_request(defaulted, still).body["parameters"] == {
+    assert video_request(defaulted, still).body["parameters"] == {
         "resolution": "480P", "duration": 5}
 
 
@@ -391,18 +420,18 @@ def test_a_default_the_model_lacks_falls_back_to_its_cheapest_option(
     [product] = catalog.products
     assert plan.video_settings(product) == {
         "model": "wan2.6-i2v-flash", "resolution": "720P", "duration": 5, "audio": False}
-    body = plan.video_request(product, DATA / "images" / "APP-1001_model.jpg").body
+    body = video_request(product, DATA / "images" / "APP-1001_model.jpg").body
     assert body["parameters"] == {"resolution": "720P", "duration": 5, "audio": False}
 
 
 def test_audio_is_sent_only_to_models_that_take_it(csv_catalog: Catalog) -> None:
     still = DATA / "images" / "APP-1001_model.jpg"
     with_audio = next(p for p in csv_catalog.products if p.video_audio)
-    assert plan.video_request(with_audio, still).body["parameters"]["audio"] is True
+    assert video_request(with_audio, still).body["parameters"]["audio"] is True
     assert plan.video_settings(with_audio)["audio"] is True
     preview = next(p for p in csv_catalog.products if p.video_model == "wan2.5-i2v-preview")
     # seed 002 L493-494: wan2.5-i2v-preview takes audio=false too, so the silent default is sent
-    assert plan.video_request(preview, still).body["parameters"]["audio"] is False
+    assert video_request(preview, still).body["parameters"]["audio"] is False
     assert plan.video_settings(preview)["audio"] is False
 
 

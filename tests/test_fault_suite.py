@@ -30,7 +30,8 @@ from dagster._serdes import serialize_value
 
 from big_catalog import FAST_VIDEO, build_catalog
 from leak_scan import captured, needles, scan
-from wan_dagster.core.batch import BACKGROUND, MODEL_SHOT, VIDEO, BatchSettings
+from wan_dagster.core.batch import BatchSettings
+from wan_dagster.core.recipes.defaults import BACKGROUND, MODEL_SHOT, VIDEO
 from wan_dagster.dashscope import REGISTRY, DashScopeClient, Limits, RetryPolicy, TaskStatus
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.emulator import Emulator, FaultConfig

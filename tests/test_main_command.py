@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from big_catalog import build_catalog
+from wan_dagster.__main__ import _sample_recipe
 from wan_dagster.core.ledger import Ledger, Status
 from wan_dagster.core.seen_fingerprints import SeenFingerprints
 from wan_dagster.orchestration.defs import build_defs
@@ -72,8 +73,10 @@ def test_one_row_catalog_on_the_embedded_emulator_then_a_no_op_rerun(tmp_path):
     first = command.run()
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Embedded DashScope emulator" in first.stdout
-    assert f"[1/2] background_image {sku}: stored" in first.stdout
-    assert f"[2/2] product_video {sku}: stored" in first.stdout
+    assert f"[1/4] background_image {sku}: stored" in first.stdout  # the sample recipe:
+    assert f"square_image {sku}: stored" in first.stdout  # background, two formats, and the
+    assert f"vertical_image {sku}: stored" in first.stdout  # video from the vertical still
+    assert f"[4/4] product_video {sku}: stored" in first.stdout
     assert "SKUs done: 1 of 1" in first.stdout and "SKUs failed: 0" in first.stdout
     spent = [line for line in first.stdout.splitlines() if line.startswith("Spent by")]
     assert spent and spent[0] != "Spent by this command: 0.00 CNY"
@@ -94,7 +97,8 @@ def test_one_row_catalog_on_the_embedded_emulator_then_a_no_op_rerun(tmp_path):
         assert set(SeenFingerprints.for_url(command.ledger_url).pending(
             "catalog_sensor", cursor)) == {sku}
         defs = build_defs(catalog=CatalogResource(path=str(catalog),
-                                                  cache_url=command.ledger_url))
+                                                  cache_url=command.ledger_url),
+                          recipe=_sample_recipe())
         with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor,
                                      resources={"catalog": defs.resources["catalog"]}) as context:
             tick = defs.get_sensor_def("catalog_sensor").evaluate_tick(context)
@@ -130,7 +134,7 @@ def test_fifty_one_rows_against_an_external_emulator(emulator, tmp_path):
     assert f"DashScope API at {emulator.base_url}" in result.stdout
     assert "Run 1/2: 50 SKU(s)" in result.stdout and f"Run 2/2: 1 SKU(s), {skus[-1]}" in result.stdout
     assert "SKUs done: 51 of 51" in result.stdout
-    assert len(emulator.bill.lines) == emulator.counters["creates"] == 102
+    assert len(emulator.bill.lines) == emulator.counters["creates"] == 51 * 4
     assert_clean(result)
 
 

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from url_server import DATA, url_server
-from wan_dagster.core.batch import ASSETS, BatchRunner, BatchSettings
+from wan_dagster.core.batch import BatchRunner, BatchSettings
+from wan_dagster.core.recipes import DEFAULT_RECIPE
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.ledger import Ledger
 from wan_dagster.core.remote import UrlCheck
@@ -78,7 +79,7 @@ def test_bad_urls_fail_their_sku_before_any_create(emulator: Emulator, tmp_path:
             async with AsyncDashScopeClient(api_key="x", base_url=emulator.base_url) as client:
                 runner = BatchRunner(client, ledger, LocalMediaStore(tmp_path / "media"),
                                      PriceBook.load(), BatchSettings(url_check=CHECK))
-                return await runner.run(catalog.products, ASSETS)
+                return await runner.run(catalog.products, DEFAULT_RECIPE.names)
 
         outcomes = asyncio.run(run())
     failed = {o.sku: o for o in outcomes if not o.ok}

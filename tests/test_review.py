@@ -69,8 +69,7 @@ def test_handoff_has_current_media_under_readable_names_and_a_manifest(reviewed)
         assert row.uri == f"handoff/{safe_name(row.sku)}/{row.asset}.{row.uri[-3:]}"
         assert (media / row.uri).stat().st_size == row.size_bytes
         assert row.task_id
-        # every request had a prompt but the shoe model's (a template image, no text)
-        assert isinstance(row.prompt, str) == (row.model != "shoemodel-v1"), row
+        assert isinstance(row.prompt, str), row  # the default recipe prompts every request
     videos = csv[csv["asset"] == "product_video"]
     assert (videos["duration_s"] > 0).all() and csv[csv["asset"] != "product_video"][
         "duration_s"].isna().all()
@@ -123,7 +122,7 @@ def test_gallery_in_a_real_browser(reviewed):
         assert all(v["width"] > 0 and v["duration"] > 0 and v["poster"] for v in seen["videos"])
         assert any("DataInspectionFailed" in reason for reason in seen["failed"])
         assert any("cutout_image" in reason for reason in seen["invalid"])
-        assert seen["prompts"] == 7  # all but the shoe model shot (no text prompt)
+        assert seen["prompts"] == 8  # every generation has a text prompt (the image edits too)
         playing = page.evaluate("""(async () => {
             const video = document.querySelector('video');
             video.muted = true;

@@ -16,7 +16,8 @@ import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRunStatus
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
-from wan_dagster.core.batch import ASSETS, BACKGROUND, MODEL_SHOT, VIDEO
+from wan_dagster.core.recipes.defaults import BACKGROUND, MODEL_SHOT, VIDEO
+ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
 from wan_dagster.core.ledger import Ledger, Status
 from wan_dagster.orchestration.assets import MEDIA_DECODES
 from wan_dagster.orchestration.defs import build_defs

@@ -76,7 +76,7 @@ def _main(args: argparse.Namespace, stops: StopSignals) -> int:
     with _dashscope(args) as (dashscope, where), dg.DagsterInstance.get() as instance:
         print(f"{where}\nDAGSTER_HOME={os.environ['DAGSTER_HOME']}")
         defs = build_defs(
-            dashscope=dashscope,
+            recipe=_sample_recipe(), dashscope=dashscope,
             catalog=CatalogResource(path=str(args.catalog), cache_url=args.ledger or ""),
             ledger=LedgerResource(url=args.ledger or ""),
             media_store=MediaStoreResource(root=str(Path(args.out).resolve() / "media")))
@@ -121,6 +121,24 @@ def _unowned(defs) -> list:
     except DashScopeError as error:
         print(f"Could not list billed tasks to check that each has its SKU: {error}")
         return []
+
+
+def _sample_recipe():
+    """The recipe of the sample project's ``definitions.py`` (what ``dagster dev`` loads), so
+    the UI can re-execute this command's runs; the package's default recipe outside a
+    checkout."""
+    import importlib.util
+
+    from .core.recipes import DEFAULT_RECIPE
+
+    path = REPO / "definitions.py"
+    if not path.exists():
+        return DEFAULT_RECIPE
+    spec = importlib.util.spec_from_file_location("wan_dagster_sample_definitions", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.recipe
 
 
 def _prepare_dagster_home(home: Path) -> None:

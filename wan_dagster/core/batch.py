@@ -38,8 +38,8 @@ from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Attempt, Ledger, Status
 from .ledger_thread import LedgerThread
 from ..dashscope.mediainfo import probe_image, probe_video
-from .plan import (DEFAULT_VIDEO, VideoDefaults, background_request, model_shot_request,
-                   video_request, video_source)
+from .plan import DEFAULT_VIDEO, Planned, VideoDefaults, output_request, planned_outputs
+from .recipes import DEFAULT_RECIPE, Recipe
 from .remote import RemoteInputs, UrlCheck
 from .store import MediaStore, StoredMedia
 from .store_binding import bind_store
@@ -49,7 +49,6 @@ from .vanished import vanished_reason
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BACKGROUND, MODEL_SHOT, VIDEO = "background_image", "model_shot", "product_video"
 SCRATCH_PREFIX = "wan-batch-"
 #: Held (``flock``) by the process that owns a scratch directory, for as long as it lives.
 SCRATCH_LOCK = ".owner.lock"
@@ -57,7 +56,6 @@ SCRATCH_LOCK = ".owner.lock"
 CLAIM_POLL_S = 0.5
 #: How often a create waiting for an earlier create's unknown outcome looks again, in seconds.
 SETTLE_POLL_S = 1.0
-ASSETS = (BACKGROUND, MODEL_SHOT, VIDEO)
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,8 @@ class Outcome:
     sku: str
     ok: bool
     attempt: Attempt | None = None
-    stored: StoredMedia | None = None
+    stored: StoredMedia | None = None  # the first variant: what downstream outputs start from
+    variants: tuple[StoredMedia, ...] = ()  # every variant the task returned, the first included
     media: dict[str, Any] = field(default_factory=dict)  # what the decoder saw
     reused: bool = False  # stored by an earlier or another run: nothing new was paid here
     error: str | None = None
@@ -121,6 +120,7 @@ class BatchSettings:
     wait_timeout: float | None = 3600.0  # then the task is left to the task sensor
     regenerate_expired: bool = False  # pay again for results that expired uncollected
     url_check: UrlCheck = field(default_factory=UrlCheck)  # remote inputs, before any create
+    recipe: Recipe = DEFAULT_RECIPE  # what each SKU gets
 
 
 @dataclass
@@ -243,34 +243,40 @@ class BatchRunner:
                 for a in sorted(selected & set(product.input_fingerprints))]
 
     async def _chain(self, product: Product, selected: set[str]) -> list[Outcome]:
-        """One SKU: its remote inputs checked (no stage is paid for if one cannot run), stills
-        in parallel, then the video from its source still."""
+        """One SKU: its remote inputs checked (no stage is paid for if one cannot run), then its
+        recipe's outputs, each started as soon as the outputs it starts from are stored. An
+        output is made if selected or needed by a selected one (a stored one is reused)."""
         if refused := await self._remote.problems(product):
             return self._fail_all(product, selected, "; ".join(map(str, refused)),
                                   code="InvalidInput")
-        outcomes: list[Outcome] = []
-        stills: dict[str, asyncio.Task[Outcome]] = {}
-        source = MODEL_SHOT if video_source(product) == "model_shot" else BACKGROUND
-        for asset in (BACKGROUND, MODEL_SHOT):
-            wanted = asset in selected or (VIDEO in selected and asset == source)
-            if wanted and asset in product.input_fingerprints:
-                stills[asset] = asyncio.create_task(self._generate(asset, product, None))
-        if VIDEO in selected:
-            still = await stills[source]
-            if still.ok:
-                outcomes.append(await self._generate(VIDEO, product, still))
-            else:
-                outcomes.append(self._report(Outcome(
-                    VIDEO, product.sku, False, error=f"its {source} failed: {still.error}",
-                    code=still.code)))
-        for asset, task in stills.items():
-            if asset in selected:
-                outcomes.append(await task)
-        return outcomes
-
-    async def _generate(self, asset: str, product: Product, still: Outcome | None) -> Outcome:
+        planned = planned_outputs(product, self.settings.recipe)
+        needed = _needed(planned, selected)
+        made: dict[str, asyncio.Task[Outcome]] = {}
+        for name, plan in planned.items():  # dependency order: sources are already in ``made``
+            if name in needed:
+                made[name] = asyncio.create_task(self._after_sources(plan, product, made))
         try:
-            outcome = await self._generate_or_raise(asset, product, still)
+            return [await made[name] for name in planned if name in selected and name in made]
+        finally:  # interrupted: no output of the SKU goes on, and none's end goes unheard
+            for task in made.values():
+                task.cancel()
+            await asyncio.gather(*made.values(), return_exceptions=True)
+
+    async def _after_sources(self, plan: Planned, product: Product,
+                             made: dict[str, asyncio.Task[Outcome]]) -> Outcome:
+        sources = {ref: await made[ref] for ref in plan.sources.values() if ref in made}
+        for ref, source in sources.items():
+            if not source.ok:
+                return self._report(Outcome(plan.name, product.sku, False,
+                                            error=f"its {ref} failed: {source.error}",
+                                            code=source.code))
+        return await self._generate(plan, product, sources)
+
+    async def _generate(self, plan: Planned, product: Product,
+                        sources: dict[str, Outcome]) -> Outcome:
+        asset = plan.name
+        try:
+            outcome = await self._generate_or_raise(plan, product, sources)
         except Exception as exc:  # one SKU's trouble must never sink the batch
             log.exception("%s %s failed", asset, product.sku)
             outcome = Outcome(asset, product.sku, False, error=f"{type(exc).__name__}: {exc}",
@@ -291,9 +297,10 @@ class BatchRunner:
         self.on_outcome(outcome)
         return outcome
 
-    async def _generate_or_raise(self, asset: str, product: Product,
-                                 still: Outcome | None) -> Outcome:
-        request = await self._media(lambda: _encoded(self._request(asset, product, still)))
+    async def _generate_or_raise(self, plan: Planned, product: Product,
+                                 sources: dict[str, Outcome]) -> Outcome:
+        asset = plan.name
+        request = await self._media(lambda: _encoded(self._request(plan, product, sources)))
         while True:
             attempt, fresh = await self.db.begin(
                 asset=asset, sku=product.sku, input_fingerprint=product.input_fingerprints[asset],
@@ -331,16 +338,13 @@ class BatchRunner:
             await asyncio.sleep(CLAIM_POLL_S)
         return attempt
 
-    def _request(self, asset: str, product: Product, still: Outcome | None) -> TaskRequest:
-        if asset == BACKGROUND:
-            return background_request(product)
-        if asset == MODEL_SHOT:
-            request = model_shot_request(product)
-            assert request is not None
-            return request
-        assert still is not None and still.stored is not None
-        return video_request(product, self._local_copy(still.stored),
-                             self.settings.video_defaults)
+    def _request(self, plan: Planned, product: Product,
+                 sources: dict[str, Outcome]) -> TaskRequest:
+        """The recipe's request for one output, from local copies of the stills it starts
+        from (each source's first variant)."""
+        stills = {ref: self._local_copy(source.stored) for ref, source in sources.items()
+                  if source.stored is not None}
+        return output_request(product, plan, stills, self.settings.video_defaults)
 
     def _local_copy(self, stored: StoredMedia) -> Path:
         path = self.store.local_path(stored.key)
@@ -493,15 +497,19 @@ class BatchRunner:
                 attempt.id, dict(task.usage.raw) if task.usage else None,
                 cost.amount if cost else None, self.prices.currency)
         ext = "mp4" if spec.output == Output.VIDEO else "png"
-        local = self._work / f"{task.task_id}.{ext}"
-        await self.client.download(task.result_urls[0], local)
-        media = await self._media(self._probe_file, local, request)
-        stored = await self._media(
-            self.store.put_file, asset, sku, local,
-            ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png")
-        local.unlink(missing_ok=True)
+        variants, media = [], {}
+        for number, url in enumerate(task.result_urls, 1):  # every variant of an n-image task
+            local = self._work / f"{task.task_id}-{number}.{ext}"
+            await self.client.download(url, local)
+            probed = await self._media(self._probe_file, local, request)
+            media = media or probed  # the first variant's: what the asset shows
+            variants.append(await self._media(
+                self.store.put_file, asset, sku, local,
+                ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png"))
+            local.unlink(missing_ok=True)
+        stored = variants[0]
         attempt = await self.db.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
-        return Outcome(asset, sku, True, attempt, stored, media=media)
+        return Outcome(asset, sku, True, attempt, stored, tuple(variants), media=media)
 
     # ------------------------------------------------------------------ helpers
 
@@ -560,6 +568,18 @@ def _encoded(request: TaskRequest) -> TaskRequest:
     embedded images, too much work for the event loop that sends it."""
     request.fingerprint  # noqa: B018 (computes and caches canonical_json too)
     return request
+
+
+def _needed(planned: dict[str, Planned], selected: set[str]) -> set[str]:
+    """The selected outputs the SKU gets, and every output they start from, transitively."""
+    needed: set[str] = set()
+    todo = [name for name in planned if name in selected]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += [ref for ref in planned[name].sources.values() if ref in planned]
+    return needed
 
 
 def _outcome_unknown(attempt: Attempt) -> bool:

@@ -41,6 +41,7 @@ from . import plan
 from .image_verdicts import RULES_VERSION, ValidationCache
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
+from .recipes import DEFAULT_RECIPE, Recipe
 from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
@@ -58,11 +59,8 @@ COLUMN_DTYPES: dict[str, str] = {
 }
 TEXT_COLUMNS = tuple(c for c, dtype in COLUMN_DTYPES.items() if dtype == "str")
 #: Without these the file is not a catalog; the other columns may be left out (all empty).
+#: Which other cells a row needs, the recipe's outputs for that row decide.
 REQUIRED_COLUMNS = ("sku", "title", "brand", "category", "cutout_image", "background_prompt")
-REQUIRED_BY_CATEGORY: dict[str, tuple[str, ...]] = {
-    "apparel": ("model_image", "model_mask", "model_prompt"),
-    "shoes": ("shoe_template",),
-}
 IMAGE_COLUMNS = ("cutout_image", "model_image", "model_mask", "shoe_template")
 #: Text that is shown or sent as it is (the SKU and image cells have rules of their own).
 FREE_TEXT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c != "sku" and c not in IMAGE_COLUMNS)
@@ -153,14 +151,14 @@ class Catalog:
 def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO,
                  local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = (),
-                 skus: Collection[str] | None = None, cache: ValidationCache | None = None
-                 ) -> Catalog:
+                 skus: Collection[str] | None = None, cache: ValidationCache | None = None,
+                 recipe: Recipe = DEFAULT_RECIPE) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
     catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
     listed (see ``sources``); images on S3 are downloaded into ``cache_dir``. ``video_defaults``
     are the ones the pipeline will use: they decide both what is valid and the video
-    fingerprints.
+    fingerprints. ``recipe`` decides what each row gets, and so which cells it needs.
 
     ``skus``: check only the rows of these SKUs (a run's own); the whole table is still read,
     every SKU listed in ``Catalog.skus`` and duplicates found across all rows. ``cache``: what
@@ -181,7 +179,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     records = _records(chosen)
     if cache is not None:
         cache.refresh()
-    verdicts = _RowVerdicts(cache, video_defaults)
+    verdicts = _RowVerdicts(cache, video_defaults, recipe)
 
     def guarded(number: int, record: Mapping[str, Any], check: Callable[[], Any]) -> Any:
         try:
@@ -240,10 +238,12 @@ class _RowVerdicts:
     values, image contents, video defaults and rules was checked before; else by building its
     requests (each image decoded once per content, through the cache)."""
 
-    def __init__(self, cache: ValidationCache | None, defaults: VideoDefaults):
+    def __init__(self, cache: ValidationCache | None, defaults: VideoDefaults, recipe: Recipe):
         self._cache = cache
         self._defaults = defaults
-        self._context = [RULES_VERSION, sorted(asdict(defaults).items())]
+        self._recipe = recipe
+        self._context = [RULES_VERSION, sorted(asdict(defaults).items()),
+                         recipe.model_dump_json()]
         self._keys: dict[int, str | None] = {}  # row number -> key
         self._hashes: dict[str, str] = {}  # path -> content hash, for this load
         self._known: dict[str, Any] = {}
@@ -266,8 +266,9 @@ class _RowVerdicts:
             known = self._known[key]
             return [tuple(p) for p in known["problems"]], known["fingerprints"]
         with decode_verdicts(self._cache):
-            problems = plan.request_problems(draft, self._defaults)
-            prints = {} if problems else plan.input_fingerprints(draft, self._defaults)
+            problems = plan.request_problems(draft, self._recipe, self._defaults)
+            prints = {} if problems else plan.input_fingerprints(draft, self._recipe,
+                                                                 self._defaults)
         if key is not None and self._cache is not None:
             self._cache.put_row(key, {"problems": problems, "fingerprints": prints})
         return problems, prints
@@ -549,7 +550,6 @@ def _check_cells(number: int, record: Mapping[str, Any], images: ImageSources,
                  if values[column] is not None and (rule := _control_problem(values[column]))]
     category = values["category"]
     required = [c for c in REQUIRED_COLUMNS if c != "sku"]
-    required += REQUIRED_BY_CATEGORY.get(category, ())
     problems += [(column, "required") for column in required if values[column] is None]
     if category is not None and category not in CATEGORIES:
         problems.append(("category", f"must be one of {list(CATEGORIES)}, got {category!r}"))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from .batch import ASSETS, VIDEO
 from .review import CurrentMedia, SkuReview, thumbnail_jpeg
 from .store import MediaStore, StoredMedia, safe_name
 
@@ -42,11 +41,11 @@ def build_gallery(reviews: list[SkuReview], store: MediaStore,
             figures.append(_figure("cutout", f'<img src="{cutout}" alt="cutout {_e(sku.sku)}" '
                                    'loading="lazy">', ""))
             images += 1
-        for asset in ASSETS:
+        for asset in sku.applies:
             media = sku.media.get(asset)
             if media is None or media.key is None:
                 continue
-            if asset == VIDEO:
+            if media.key.endswith(".mp4"):
                 poster = _poster(store, prefix, sku, media)
                 element = (f'<video controls preload="metadata" poster="{poster}" '
                            f'src="../{_e(media.key)}"></video>')

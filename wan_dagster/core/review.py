@@ -13,7 +13,6 @@ from typing import Any
 import av
 from PIL import Image
 
-from .batch import ASSETS
 from .catalog import Catalog, RowError
 from .ledger import Attempt, Ledger, Status
 from .store import media_key
@@ -103,7 +102,7 @@ class SkuReview:
     title: str | None
     cutout: str | None  # the catalog's cutout image (a local path or URL)
     media: dict[str, CurrentMedia] = field(default_factory=dict)
-    applies: tuple[str, ...] = ()  # the assets its category gets
+    applies: tuple[str, ...] = ()  # the recipe outputs its row gets
     errors: tuple[RowError, ...] = ()  # an invalid row's errors
 
     @property
@@ -138,14 +137,13 @@ def review(catalog: Catalog, ledger: Ledger) -> list[SkuReview]:
     rows: list[SkuReview] = []
     for product in catalog.products:
         media = {}
-        for asset in ASSETS:
-            if asset in product.input_fingerprints:
-                attempt = ledger.latest(asset, product.sku, product.input_fingerprints[asset])
-                if attempt is not None:
-                    media[asset] = CurrentMedia(asset, attempt)
+        for asset, fingerprint in product.input_fingerprints.items():  # the recipe's order
+            attempt = ledger.latest(asset, product.sku, fingerprint)
+            if attempt is not None:
+                media[asset] = CurrentMedia(asset, attempt)
         rows.append(SkuReview(product.sku, product.row, product.category, product.title,
                               product.cutout_image, media,
-                              tuple(a for a in ASSETS if a in product.input_fingerprints)))
+                              tuple(product.input_fingerprints)))
     frame = catalog.frame
     for key, errors in catalog.invalid_skus.items():
         row = errors[0].row

@@ -1,5 +1,8 @@
-"""Software-defined assets: the validated catalog, per-SKU media with their checks, the cost
-rollup, the hand-off export and the review gallery."""
+"""Software-defined assets: the validated catalog, per-SKU media (one asset per recipe output)
+with their checks, the cost rollup, the hand-off export and the review gallery.
+
+``build_recipe_assets`` makes them for a recipe; the recipe is validated first, so a bad one
+fails when definitions load."""
 
 import functools
 from collections.abc import Iterator
@@ -8,15 +11,17 @@ import pandas as pd
 
 import dagster as dg
 
-from ..core.batch import ASSETS, BACKGROUND, MODEL_SHOT, VIDEO
 from ..core.export import export_current
 from ..core.gallery import build_gallery
 from ..core.ledger import Attempt, Ledger, Status
+from ..core.recipes import Recipe, RecipeOutput, check_recipe
+from ..core.recipes.kinds import kind_of, on_target
+from ..core.recipes.validate import sources_of
 from ..core.review import review
 from ..core.store import MediaStore, media_key, portable_uri
 from ..dashscope.mediainfo import MediaError, probe_image, probe_video
 from ..dashscope.pricing import cost_text
-from ..dashscope.registry import TIER_PIXELS
+from ..dashscope.registry import REGISTRY, TIER_PIXELS, Output
 from .ledger_report import ledger_report
 from .generation import POOL, GenerationConfig, Resources, failure_of, run_generation
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
@@ -52,56 +57,78 @@ def product_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource)
     })
 
 
-@dg.multi_asset(
-    name="generate_media",
-    specs=[
-        dg.AssetSpec(BACKGROUND, deps=[product_catalog], skippable=True, group_name="media",
-                     kinds={"dashscope", "image"},
-                     description="Product on a generated background (wanx-background-generation-v2)."),
-        dg.AssetSpec(MODEL_SHOT, deps=[product_catalog], skippable=True, group_name="media",
-                     kinds={"dashscope", "image"},
-                     description="Virtual model (apparel) or shoe model (shoes); other "
-                                 "categories have none (their partitions say \"does not apply\")."),
-        dg.AssetSpec(VIDEO, deps=[BACKGROUND, MODEL_SHOT], skippable=True, group_name="media",
-                     kinds={"dashscope", "video"},
-                     description="Image-to-video from the model shot where there is one, else "
-                                 "from the background."),
-    ],
-    # The checks live in the step that makes the media: a check in its own step would be skipped
-    # in every run whose SKUs materialize one by one (the step yields no output) or fail.
-    check_specs=[dg.AssetCheckSpec(MEDIA_DECODES, asset=key, description=(
-        "Decodes the current file of each SKU of the run (of every SKU when run on its own, "
-        f"at most {CHECKED_PER_ASSET}) with a real decoder: image mode; video codec, resolution "
-        "tier and duration.")) for key in ASSETS],
-    partitions_def=sku_partitions,
-    can_subset=True,
-    pool=POOL,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=100),
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
-)
-def generate_media(context: dg.AssetExecutionContext, config: GenerationConfig,
-                   dashscope: DashScopeResource, catalog: CatalogResource,
-                   ledger: LedgerResource, media_store: MediaStoreResource):
-    """Runs a batch of SKUs in one step: each model's slots kept busy, a SKU's video started as
-    soon as its still is stored, each SKU materialized on its own; failed SKUs fail the step at
-    the end so that "retry failed" re-runs just those. A crash is retried by the RetryPolicy and
-    resumes from the ledger without paying twice."""
-    assets = {key.to_user_string() for key in context.selected_asset_keys}
-    checked = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
-    partitioned = context.has_partition_key_range or context.has_partition_key
-    skus = list(context.partition_keys) if partitioned else None  # None: checks of every SKU
-    failures = run_generation(context, skus or [], assets, config,
-                              Resources(dashscope, catalog, ledger, media_store)) \
-        if assets else []
-    if checked and not config.dry_run:
-        yield from media_decodes(ledger.ledger, media_store.get_store(), sorted(checked), skus)
-    if failures:
-        raise failure_of(failures)
+def build_recipe_assets(recipe: Recipe) -> list[dg.AssetsDefinition]:
+    """The project's assets for ``recipe``: the catalog, one media asset per output (all in one
+    multi-asset step, so a SKU's outputs run together), the cost rollup and the review assets,
+    which depend on every output. Raises RecipeError naming output, field and rule."""
+    check_recipe(recipe)
+    names = list(recipe.names)
+    return [product_catalog, _media_assets(recipe), _costs_asset(names),
+            *_review_assets(names)]
 
 
-@dg.asset(group_name="costs", kinds={"pandas"}, deps=[BACKGROUND, MODEL_SHOT, VIDEO],
-          description="What every stored generation cost, rolled up by SKU, asset, model and day "
-                      "(from the ledger, i.e. from the usage the service returned).")
+def _spec(output: RecipeOutput, recipe: Recipe) -> dg.AssetSpec:
+    kind = kind_of(output)
+    model = kind.model(output)
+    video = REGISTRY.get(model).output is Output.VIDEO
+    sources = [ref for refs in sources_of(output).values() for ref in refs
+               if ref in recipe.names]
+    return dg.AssetSpec(
+        output.name, deps=[product_catalog.key, *dict.fromkeys(sources)], skippable=True,
+        group_name="media", kinds={"dashscope", "video" if video else "image"},
+        description=output.description or f"{output.kind} by {model}"
+                    + (f" from {', '.join(sources)}" if sources else ""),
+        metadata={"recipe/kind": output.kind, "recipe/model": model,
+                  "recipe/variants": output.variants})
+
+
+def _media_assets(recipe: Recipe) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="generate_media",
+        specs=[_spec(output, recipe) for output in recipe.outputs],
+        # The checks live in the step that makes the media: a check in its own step would be
+        # skipped in every run whose SKUs materialize one by one (the step yields no output).
+        check_specs=[dg.AssetCheckSpec(MEDIA_DECODES, asset=name, description=(
+            "Decodes the current file of each SKU of the run (of every SKU when run on its "
+            f"own, at most {CHECKED_PER_ASSET}) with a real decoder: image mode and the "
+            "recipe's aspect or size; video codec, resolution tier and duration."))
+            for name in recipe.names],
+        partitions_def=sku_partitions,
+        can_subset=True,
+        pool=POOL,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=100),
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    )
+    def generate_media(context: dg.AssetExecutionContext, config: GenerationConfig,
+                       dashscope: DashScopeResource, catalog: CatalogResource,
+                       ledger: LedgerResource, media_store: MediaStoreResource):
+        """Runs a batch of SKUs in one step: each model's slots kept busy, an output started as
+        soon as the stills it starts from are stored, each SKU materialized on its own; failed
+        SKUs fail the step at the end so that "retry failed" re-runs just those. A crash is
+        retried by the RetryPolicy and resumes from the ledger without paying twice."""
+        assets = {key.to_user_string() for key in context.selected_asset_keys}
+        checked = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
+        partitioned = context.has_partition_key_range or context.has_partition_key
+        skus = list(context.partition_keys) if partitioned else None  # None: every SKU
+        failures = run_generation(context, skus or [], assets, config,
+                                  Resources(dashscope, catalog, ledger, media_store), recipe) \
+            if assets else []
+        if checked and not config.dry_run:
+            yield from media_decodes(ledger.ledger, media_store.get_store(), recipe,
+                                     sorted(checked), skus)
+        if failures:
+            raise failure_of(failures)
+
+    return generate_media
+
+
+def _costs_asset(outputs: list[str]) -> dg.AssetsDefinition:
+    return dg.asset(name="generation_costs", group_name="costs", kinds={"pandas"}, deps=outputs,
+                    description="What every stored generation cost, rolled up by SKU, asset, "
+                                "model and day (from the ledger, i.e. from the usage the "
+                                "service returned).")(generation_costs)
+
+
 def generation_costs(ledger: LedgerResource, dashscope: DashScopeResource) -> dg.Output:
     frame = pd.DataFrame(ledger.ledger.cost_rows(),
                          columns=["sku", "asset", "model", "day", "cost", "currency"])
@@ -126,18 +153,25 @@ def generation_costs(ledger: LedgerResource, dashscope: DashScopeResource) -> dg
     })
 
 
-#: The review assets read every SKU's current media; refreshed after each batch.
-_review_asset = functools.partial(
-    dg.asset, group_name="review", deps=[BACKGROUND, MODEL_SHOT, VIDEO],
-    automation_condition=(dg.AutomationCondition.any_deps_updated().since_last_handled()
-                          & ~dg.AutomationCondition.any_deps_in_progress()
-                          & ~dg.AutomationCondition.in_progress()))
+def _review_assets(outputs: list[str]) -> list[dg.AssetsDefinition]:
+    """The review assets read every SKU's current media; refreshed after each batch."""
+    review_asset = functools.partial(
+        dg.asset, group_name="review", deps=outputs,
+        automation_condition=(dg.AutomationCondition.any_deps_updated().since_last_handled()
+                              & ~dg.AutomationCondition.any_deps_in_progress()
+                              & ~dg.AutomationCondition.in_progress()))
+    return [
+        review_asset(name="review_gallery", kinds={"html"}, description=(
+            "One HTML page to review every SKU: cutout, stills, videos (poster and player), "
+            "prompt, model, cost and status, failed and invalid SKUs with their reason; filter "
+            "by status and category. Refreshed after each batch."))(review_gallery),
+        review_asset(name="media_handoff", kinds={"csv", "parquet"}, description=(
+            "Hand-off for e-commerce systems: each SKU's current media under "
+            "handoff/<sku>/<asset>.<ext> and a manifest (CSV and Parquet) with SKU, asset, URI, "
+            "size, duration, cost, task id, model and prompt."))(media_handoff),
+    ]
 
 
-@_review_asset(kinds={"html"}, description=(
-    "One HTML page to review every SKU: cutout, stills, video (poster and player), prompt, "
-    "model, cost and status, failed and invalid SKUs with their reason; filter by status and "
-    "category. Refreshed after each batch."))
 def review_gallery(catalog: CatalogResource, ledger: LedgerResource,
                    media_store: MediaStoreResource) -> dg.MaterializeResult:
     gallery = build_gallery(review(catalog.load(), ledger.ledger), media_store.get_store())
@@ -148,10 +182,6 @@ def review_gallery(catalog: CatalogResource, ledger: LedgerResource,
     })
 
 
-@_review_asset(kinds={"csv", "parquet"}, description=(
-    "Hand-off for e-commerce systems: each SKU's current media under "
-    "handoff/<sku>/<asset>.<ext> and a manifest (CSV and Parquet) with SKU, asset, URI, size, "
-    "duration, cost, task id, model and prompt."))
 def media_handoff(catalog: CatalogResource, ledger: LedgerResource,
                   media_store: MediaStoreResource) -> dg.MaterializeResult:
     handoff = export_current(review(catalog.load(), ledger.ledger), media_store.get_store())
@@ -167,7 +197,7 @@ def media_handoff(catalog: CatalogResource, ledger: LedgerResource,
     })
 
 
-def media_decodes(ledger: Ledger, store: MediaStore, assets: list[str],
+def media_decodes(ledger: Ledger, store: MediaStore, recipe: Recipe, assets: list[str],
                   skus: list[str] | None) -> Iterator[dg.AssetCheckResult]:
     """One result per asset over the current file of each SKU (older versions are history,
     not what the SKU shows): ``skus``, or the newest {CHECKED_PER_ASSET} SKUs when None."""
@@ -180,7 +210,7 @@ def media_decodes(ledger: Ledger, store: MediaStore, assets: list[str],
                          if a.status == Status.STORED and (wanted is None or sku in wanted)),
                         key=lambda a: a.id)
         problems = [f"{a.sku}: {why}" for a in stored[-CHECKED_PER_ASSET:]
-                    if (why := _media_problem(store, a))]
+                    if (why := _media_problem(store, a, recipe.output(asset)))]
         yield dg.AssetCheckResult(
             asset_key=asset, check_name=MEDIA_DECODES, passed=not problems,
             metadata={"checked": len(stored[-CHECKED_PER_ASSET:]),
@@ -188,8 +218,8 @@ def media_decodes(ledger: Ledger, store: MediaStore, assets: list[str],
                           "\n".join(f"- {p}" for p in problems) or "none")})
 
 
-def _media_problem(store, attempt) -> str | None:
-    """Why a stored file is not what its request asked for, or None."""
+def _media_problem(store: MediaStore, attempt: Attempt, output: RecipeOutput) -> str | None:
+    """Why a stored file is not what its request and recipe output asked for, or None."""
     ext = "mp4" if attempt.output_uri.endswith(".mp4") else "png"
     key = media_key(attempt.asset, attempt.sku, attempt.output_sha256, ext)
     try:
@@ -212,6 +242,14 @@ def _media_problem(store, attempt) -> str | None:
             info = probe_image(data)
             if info.mode not in ("RGB", "RGBA"):
                 return f"mode {info.mode}"
+            if output.kind == "outpaint":
+                return _target_problem(info.width, info.height, str(output.params["target"]))
     except MediaError as exc:
         return f"does not decode: {exc}"
     return None
+
+
+def _target_problem(width: int, height: int, target: str) -> str | None:
+    """Why an out-painted still does not have its target's aspect (or pixel size)."""
+    return None if on_target((width, height), target) else \
+        f"{width}x{height} does not have the target {target}"

@@ -5,10 +5,9 @@ import os
 
 import dagster as dg
 
-from .assets import (generate_media, generation_costs, media_handoff, product_catalog,
-                     review_gallery)
-from .jobs import (catalog_job, collect_job, media_check_job, media_job, nightly_refresh,
-                   nightly_refresh_job, review_job, sku_list_job)
+from ..core.recipes import DEFAULT_RECIPE, Recipe
+from .assets import build_recipe_assets
+from .jobs import build_jobs, collect_job
 from .resources import (LEDGER_URL_ENV, CatalogResource, DashScopeResource, LedgerResource,
                         MediaStoreResource)
 from .progress import progress_logger
@@ -33,21 +32,30 @@ def default_ledger() -> LedgerResource:
 def build_defs(*, dashscope: DashScopeResource | None = None,
                catalog: CatalogResource | None = None, ledger: LedgerResource | None = None,
                media_store: MediaStoreResource | None = None,
-               executor: dg.ExecutorDefinition | None = None) -> dg.Definitions:
-    """``executor``: how runs execute their steps, e.g. ``dg.multiprocess_executor`` or
-    ``dagster_celery.celery_executor`` (None: Dagster's default, multiprocess)."""
+               executor: dg.ExecutorDefinition | None = None,
+               recipe: Recipe = DEFAULT_RECIPE) -> dg.Definitions:
+    """Everything for ``recipe`` (one asset per output; validated here, so a bad recipe fails
+    when definitions load). ``executor``: how runs execute their steps, e.g.
+    ``dg.multiprocess_executor`` or ``dagster_celery.celery_executor`` (None: Dagster's
+    default, multiprocess)."""
+    jobs = build_jobs(recipe)
     return dg.Definitions(
         executor=executor,
         loggers={**dg.default_loggers(), "progress": progress_logger},
-        assets=[product_catalog, generate_media, generation_costs, review_gallery, media_handoff],
-        jobs=[media_job, sku_list_job, nightly_refresh_job, catalog_job, media_check_job,
-              collect_job, review_job],
-        schedules=[nightly_refresh],
-        sensors=[build_catalog_sensor(media_job), build_task_sensor(collect_job)],
+        assets=build_recipe_assets(recipe),
+        jobs=jobs.all,
+        schedules=[jobs.nightly_refresh],
+        sensors=[build_catalog_sensor(jobs.media_job), build_task_sensor(collect_job)],
         resources={
             "dashscope": dashscope or default_dashscope(),
-            "catalog": catalog or CatalogResource(),
+            "catalog": with_recipe(catalog or CatalogResource(), recipe),
             "ledger": ledger or default_ledger(),
             "media_store": media_store or MediaStoreResource(),
         },
     )
+
+
+def with_recipe(catalog: CatalogResource, recipe: Recipe) -> CatalogResource:
+    """``catalog`` checking and fingerprinting rows for ``recipe``, so the catalog sensor, the
+    catalog asset and the review assets see the rows the media assets make."""
+    return catalog.model_copy(update={"recipe_json": recipe.model_dump_json()})

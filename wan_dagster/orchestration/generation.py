@@ -13,7 +13,7 @@ from typing import Awaitable, Callable, Iterable, TypeVar
 
 import dagster as dg
 
-from ..core.batch import ASSETS, BACKGROUND, VIDEO, BatchRunner, BatchSettings, Outcome, Withdrawn
+from ..core.batch import BatchRunner, BatchSettings, Outcome, Withdrawn
 from ..core.catalog import Catalog, Product
 from ..core.review import prompt_of, thumbnail_jpeg
 from ..core.store import MediaStore, StoredMedia
@@ -22,7 +22,8 @@ from ..dashscope import REGISTRY, PriceBook, Usage
 from ..dashscope.pricing import cost_text, trial_terms
 from ..dashscope.registry import BillingUnit
 from ..core.ledger import Ledger, Status
-from ..core.plan import BACKGROUND_MODEL, VideoDefaults, model_shot_model, video_settings
+from ..core.plan import VideoDefaults, priced_outputs
+from ..core.recipes import DEFAULT_RECIPE, Recipe
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
 
@@ -76,19 +77,20 @@ class SkuFailure:
 
 
 def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: set[str],
-                   config: GenerationConfig, resources: Resources) -> list[SkuFailure]:
-    """Generate ``assets`` for ``skus``: one materialization per successful SKU and asset, a
-    "does not apply" one where the SKU's category has no such asset (so a failed run does not
-    paint it FAILED), and an observation with the reason on each failed SKU's partition.
-    Returns the failures; the caller fails the step with ``failure_of`` so the UI marks exactly
-    those SKUs."""
+                   config: GenerationConfig, resources: Resources,
+                   recipe: Recipe) -> list[SkuFailure]:
+    """Generate ``assets`` (outputs of ``recipe``) for ``skus``: one materialization per
+    successful SKU and asset, a "does not apply" one where the recipe gives the SKU no such
+    output (so a failed run does not paint it FAILED), and an observation with the reason on
+    each failed SKU's partition. Returns the failures; the caller fails the step with
+    ``failure_of`` so the UI marks exactly those SKUs."""
     assert resources.catalog is not None
     skus = list(skus)
-    catalog = resources.catalog.load(config.video_defaults(), skus=skus)
+    catalog = resources.catalog.load(config.video_defaults(), recipe, skus=skus)
     products, failures = _products(catalog, skus, assets)
     if config.dry_run:
         _log_dry_run(context, products, assets, config.video_defaults(),
-                     resources.ledger.ledger)
+                     resources.ledger.ledger, recipe)
         return []
     # Events in one worker thread, in order: a materialization's thumbnail decodes the result
     # and each event is a write to Dagster's storage, tens of milliseconds that on the batch's
@@ -118,7 +120,7 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                              budget=Decimal(str(config.budget_cny)) if config.budget_cny else None,
                              video_defaults=config.video_defaults(),
                              wait_timeout=config.wait_timeout_s,
-                             regenerate_expired=config.regenerate_expired)
+                             regenerate_expired=config.regenerate_expired, recipe=recipe)
     runners: list[BatchRunner] = []
     try:
         outcomes = asyncio.run(_run(resources, prices, settings,
@@ -231,7 +233,8 @@ def _not_applicable(asset: str, product: Product) -> dg.AssetMaterialization:
     bag and accessory for ``model_shot`` forever."""
     return dg.AssetMaterialization(
         asset_key=asset, partition=product.sku,
-        description=f"Does not apply: category {product.category!r} gets no {asset}.",
+        description=f"Does not apply: the recipe gives category {product.category!r} (or this "
+                    f"row) no {asset}.",
         metadata={"applies": False, "category": product.category})
 
 
@@ -265,6 +268,8 @@ def _materialization(outcome: Outcome, prices: PriceBook,
         "media/size_bytes": stored.size,
         "media/sha256": stored.sha256,
         **{f"media/{k}": v for k, v in outcome.media.items()},
+        "media/variants": dg.MetadataValue.json([v.key for v in outcome.variants])
+        if len(outcome.variants) > 1 else None,
     }
     return dg.AssetMaterialization(
         asset_key=outcome.asset, partition=outcome.sku,
@@ -294,21 +299,15 @@ def _log_summary(context: dg.OpExecutionContext, outcomes: list[Outcome],
 
 
 def estimate(products: Iterable[Product], assets: set[str], defaults: VideoDefaults,
-             prices: PriceBook, ledger: Ledger | None = None) -> list[dict]:
+             prices: PriceBook, ledger: Ledger | None = None,
+             recipe: Recipe = DEFAULT_RECIPE) -> list[dict]:
     """What a batch would cost, from the catalog alone (nothing is built or sent). With the
     ledger, a generation already stored for the same inputs is reused and costs nothing."""
     rows = []
     for p in products:
-        for asset in ASSETS:
-            if asset not in assets or asset not in p.input_fingerprints:
+        for asset, (model, params) in priced_outputs(p, recipe, defaults).items():
+            if asset not in assets:
                 continue
-            if asset == VIDEO:
-                settings = video_settings(p, defaults)
-                model = settings["model"]
-                params = {k: v for k, v in settings.items() if k != "model" and v is not None}
-            else:
-                model = BACKGROUND_MODEL if asset == BACKGROUND else model_shot_model(p)
-                params = {"n": 1}
             latest = ledger.latest(asset, p.sku, p.input_fingerprints[asset]) if ledger else None
             reused = latest is not None and latest.status == Status.STORED
             cost = None if reused else prices.estimate(REGISTRY.get(model),
@@ -319,9 +318,9 @@ def estimate(products: Iterable[Product], assets: set[str], defaults: VideoDefau
 
 
 def _log_dry_run(context: dg.OpExecutionContext, products: list[Product], assets: set[str],
-                 defaults: VideoDefaults, ledger: Ledger) -> None:
+                 defaults: VideoDefaults, ledger: Ledger, recipe: Recipe) -> None:
     """Logs and records (one observation per asset, a table per SKU) what the batch would pay."""
-    rows = estimate(products, assets, defaults, PriceBook.load(), ledger)
+    rows = estimate(products, assets, defaults, PriceBook.load(), ledger, recipe)
     known = sum(r["cost_cny"] for r in rows if r["cost_cny"] is not None)
     unknown = [r for r in rows if r["cost_cny"] is None]
     reused = [r for r in rows if r["reused"]]

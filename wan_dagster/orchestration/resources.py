@@ -23,6 +23,7 @@ from ..core.image_verdicts import ValidationCache
 from ..dashscope import AsyncDashScopeClient, DashScopeClient, Limits, PollPolicy, Region
 from ..core.ledger import Ledger
 from ..core.plan import DEFAULT_VIDEO, VideoDefaults
+from ..core.recipes import DEFAULT_RECIPE, Recipe
 from ..core.store import LocalMediaStore, MediaStore, S3MediaStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # wan_dagster/orchestration/ -> the repository
@@ -130,14 +131,25 @@ class CatalogResource(dg.ConfigurableResource):
                                 "learnt (file hashes, image and row verdicts) and what the "
                                 "catalog sensor asked for; empty = the "
                                 f"ledger's: ${LEDGER_URL_ENV}, else SQLite under DAGSTER_HOME")
+    recipe_json: str = Field(default="", description="The recipe (JSON) the rows are checked "
+                             "and fingerprinted for; empty = the default recipe. build_defs "
+                             "sets it from its recipe, so sensors and assets agree.")
 
-    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO,
+    @property
+    def recipe(self) -> Recipe:
+        return Recipe.model_validate_json(self.recipe_json) if self.recipe_json \
+            else DEFAULT_RECIPE
+
+    def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO, recipe: Recipe | None = None,
              skus: Collection[str] | None = None) -> Catalog:
         """The validated catalog; ``video_defaults`` fill empty video cells (and so take part
-        in the video fingerprints). ``skus``: validate only these SKUs' rows (a run's own)."""
+        in the video fingerprints); ``recipe`` (default: this resource's) decides what each row
+        gets and so which cells it needs. ``skus``: validate only these SKUs' rows (a run's
+        own)."""
         return load_catalog(self.path, s3_client=self.s3.get_client(),
                             video_defaults=video_defaults, local_roots=self.local_roots,
-                            s3_prefixes=self.s3_prefixes, skus=skus, cache=self.cache)
+                            s3_prefixes=self.s3_prefixes, recipe=recipe or self.recipe,
+                            skus=skus, cache=self.cache)
 
     @property
     def database_url(self) -> str:
