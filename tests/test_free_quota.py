@@ -18,7 +18,8 @@ from seed_examples import SEEDS
 from test_emulator import (ASYNC, KEY, api, create, data_uri, failed, photo_jpeg,  # noqa: F401
                            succeeded)
 from wan_dagster.command.summary import render, summarise
-from wan_dagster.core.batch import MODEL_SHOT, BatchRunner, BatchSettings
+from wan_dagster.core.batch import BatchRunner, BatchSettings
+from wan_dagster.core.recipes import Recipe, RecipeOutput, When
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.ledger import Ledger, Status
 from wan_dagster.core.store import LocalMediaStore
@@ -219,9 +220,17 @@ def test_the_client_raises_a_final_error_naming_the_model_and_never_retries(emul
            "cannot be bought; DashScope names no purchasable replacement" in str(error)
 
 
+MODEL_SHOT = "model_shot"
+#: The virtual model only on opt-in: without it the recipe is refused when it loads.
+TRIAL_RECIPE = Recipe(outputs=[RecipeOutput(
+    name=MODEL_SHOT, kind="model_shot", model="virtualmodel-v2", allow_trial_models=True,
+    source={"image": "model_image", "mask": "model_mask"}, prompt="{model_prompt}",
+    when=When(categories=["apparel"]))])
+
+
 @pytest.mark.emulator(free_quota={"virtualmodel-v2": 1})
 def test_skus_after_the_quota_fail_with_that_message_and_costs_show_no_zero(emulator, tmp_path):
-    catalog = load_catalog(DATA / "catalog.csv")
+    catalog = load_catalog(DATA / "catalog.csv", recipe=TRIAL_RECIPE)
     products = [catalog.by_sku["APP-1001"], catalog.by_sku["APP-1003"]]
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
 
@@ -229,7 +238,7 @@ def test_skus_after_the_quota_fail_with_that_message_and_costs_show_no_zero(emul
         async with AsyncDashScopeClient(api_key="sk-test", base_url=emulator.base_url,
                                         poll=PollPolicy(time_scale=0.002)) as client:
             runner = BatchRunner(client, ledger, LocalMediaStore(tmp_path / "media"),
-                                 PriceBook.load(), BatchSettings(run_id="run-q"))
+                                 PriceBook.load(), BatchSettings(run_id="run-q", recipe=TRIAL_RECIPE))
             return await runner.run(products, [MODEL_SHOT])
 
     with Ledger(url) as ledger:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from wan_dagster.core.batch import BACKGROUND, BatchRunner, BatchSettings
+from wan_dagster.core.batch import BatchRunner, BatchSettings
+from wan_dagster.core.recipes.defaults import BACKGROUND
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.ledger import Ledger
 from wan_dagster.core.store import LocalMediaStore

@@ -74,16 +74,6 @@ def sources_of(output: RecipeOutput) -> dict[str, tuple[str, ...]]:
             for role, refs in given.items()}
 
 
-def trial_only(spec: ModelSpec) -> bool:
-    """Whether the model is free-trial-only (its quota ends and it cannot be bought): the
-    registry's ``purchase`` fact (being added on the quota branch), else its notes, which
-    carry the fact until then. Merge note: reduce to ``spec.purchase.trial_only``."""
-    purchase = getattr(spec, "purchase", None)
-    if purchase is not None:
-        return bool(purchase.trial_only)
-    return spec.notes.lower().startswith("free trial only")
-
-
 def _output_problems(output: RecipeOutput, recipe: Recipe) -> list[tuple[str, str]]:
     kind = kind_of(output)
     found: list[tuple[str, str]] = []
@@ -98,10 +88,10 @@ def _output_problems(output: RecipeOutput, recipe: Recipe) -> list[tuple[str, st
         return found + [("model", f"{model!r} is not in the registry")]
     if spec.family not in kind.families:
         usable = sorted(s.name for s in REGISTRY if s.family in kind.families
-                        and not trial_only(s))
+                        and not s.purchase.trial_only)
         return found + [("model", f"{model!r} cannot make a {output.kind}; use one of "
                                   f"{usable}")]
-    if trial_only(spec) and not output.allow_trial_models:
+    if spec.purchase.trial_only and not output.allow_trial_models:
         found.append(("model", f"{model!r} is free-trial-only: it stops when the trial quota "
                                "is used up and cannot be bought; set allow_trial_models: true "
                                "to use it anyway"))
