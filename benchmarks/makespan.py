@@ -199,7 +199,7 @@ def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probe
     makespan, cpu_s = time.monotonic() - started, time.process_time() - cpu
     stalls = "-"
     if control is not None:
-        control.send_signal(signal.SIGINT)
+        control.terminate()
         stalls = f"{STALLS.line()}; control {control.communicate()[0].strip()}"
     result = Result(name, makespan, bound(emulator.tasks(), video_sources(products)), cpu_s,
                     made, stalls)
@@ -287,8 +287,14 @@ def sdk_pool(emulator: EmulatorProcess, products: list[Product], work: Path) -> 
 
 
 def control_probe() -> None:
-    """The probe in an idle process until interrupted; prints what it counted."""
+    """The probe in an idle process until SIGTERM; prints what it counted. (A handler of its
+    own: SIGINT once left this child running after a Dagster scenario.)"""
     stalls = Stalls()
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_probe(stalls))
     print(stalls.line(), flush=True)

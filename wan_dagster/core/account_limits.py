@@ -286,19 +286,34 @@ def _worker() -> ThreadPoolExecutor:
         return worker
 
 
+def _submit(work: Callable[..., T], *args: Any) -> Future[T]:
+    """``work`` for the worker, after everything queued before it; done right here once the
+    interpreter is shutting down (it starts no thread then), e.g. a release on the way out."""
+    try:
+        return _worker().submit(work, *args)
+    except RuntimeError:
+        done: Future[T] = Future()
+        try:
+            done.set_result(work(*args))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+
 def _wait(work: Callable[..., T], *args: Any) -> T:
-    """``work`` done by the worker, after everything queued before it; its result."""
-    return _worker().submit(work, *args).result()
+    """``work`` done by the worker; its result."""
+    return _submit(work, *args).result()
 
 
 def _queue(work: Callable[..., None], *args: Any) -> None:
-    """``work`` queued for the worker, not waited for (a failure is logged)."""
-    _worker().submit(work, *args).add_done_callback(_log_failure)
+    """``work`` queued for the worker, not waited for (a failure is logged: the row lapses
+    with its lease all the same)."""
+    _submit(work, *args).add_done_callback(_log_failure)
 
 
 def _log_failure(done: Future[None]) -> None:
     if (error := done.exception()) is not None:
-        log.error("account limits: a queued write failed: %r", error, exc_info=error)
+        log.warning("account limits: a queued write failed: %r", error)
 
 
 def _poll() -> float:

@@ -188,7 +188,9 @@ class BatchRunner:
             try:
                 yield
             finally:
-                self._media_thread.shutdown(wait=True)
+                # media jobs not started yet were for SKUs that no longer wait for them (an
+                # interrupted run); ledger calls all go through, as the loop made them
+                self._media_thread.shutdown(wait=True, cancel_futures=True)
                 self.db.close()
                 heartbeat.stop()
                 self.ledger.release_leases(self.owner)
