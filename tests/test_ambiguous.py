@@ -15,6 +15,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from recipe_assets import recipe_asset
 from wan_dagster.command import resolve
 from wan_dagster.command.summary import render, summarise
 from wan_dagster.core import unknown_creates
@@ -28,7 +29,6 @@ from wan_dagster.core.store import LocalMediaStore
 from wan_dagster.core.unowned import unowned_tasks
 from wan_dagster.dashscope import (AmbiguousCreateError, AsyncDashScopeClient, DashScopeClient,
                                    PollPolicy, PriceBook, RetryPolicy)
-from wan_dagster.orchestration.assets import generation_costs
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.orchestration.jobs import collect_job
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,
@@ -190,7 +190,7 @@ def test_two_lost_creates_are_shown_and_settled_by_hand_then_by_the_sensor(env, 
     assert [reviewed[sku].status for sku in SKUS] == [AMBIGUOUS, AMBIGUOUS]  # in the gallery
     assert "wan_dagster.command.resolve" in reviewed[SKUS[0]].problems[0]
 
-    costs = dg.materialize([generation_costs], resources=defs.resources) \
+    costs = dg.materialize([recipe_asset("generation_costs")], resources=defs.resources) \
         .asset_materializations_for_node("generation_costs")[0].metadata
     shown = costs["ambiguous_creates_table"].value.records
     assert [(r.data["attempt_id"], r.data["sku"]) for r in shown] == [(first, SKUS[0]),

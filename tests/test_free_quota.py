@@ -33,8 +33,8 @@ from wan_dagster.dashscope.requests import shoe_model
 from wan_dagster.emulator import Emulator
 from wan_dagster.emulator.__main__ import _free_quota
 from wan_dagster.emulator.quota import account_of
-from wan_dagster.orchestration.assets import build_recipe_assets
 from wan_dagster.orchestration.resources import DashScopeResource, LedgerResource
+from recipe_assets import recipe_asset
 
 SEED = SEEDS / "000_abeeac904f9badb7.txt"
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -258,9 +258,7 @@ def test_skus_after_the_quota_fail_with_that_message_and_costs_show_no_zero(emul
     (row,) = [line for line in summary.splitlines() if line.startswith("  virtualmodel-v2")]
     terms = "free while the trial quota lasts (500 images), not purchasable"
     assert row.split() == ["virtualmodel-v2", *f"{terms}:".split(), "1", "/", "1", "generations"]
-    (generation_costs,) = [a for a in build_recipe_assets(TRIAL_RECIPE)
-                           if a.key.to_user_string() == "generation_costs"]
-    costs = dg.materialize([generation_costs], resources={
+    costs = dg.materialize([recipe_asset("generation_costs", TRIAL_RECIPE)], resources={
         "ledger": LedgerResource(url=url),
         "dashscope": DashScopeResource(base_url=emulator.base_url, poll_scale=0.01)})
     (event,) = costs.asset_materializations_for_node("generation_costs")

@@ -9,11 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from recipe_assets import recipe_asset
 from wan_dagster import __main__ as command
 from wan_dagster.core.ledger import Ledger
 from wan_dagster.core.store import LocalMediaStore
 from wan_dagster.core.store_binding import StoreMismatch, bind_store
-from wan_dagster.orchestration.assets import generate_media
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,
                                                  LedgerResource, MediaStoreResource)
 
@@ -23,7 +23,7 @@ SKU = "HOM-5001"
 
 def materialize(emulator, tmp_path, media: str, instance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [generate_media], selection=["background_image"], partition_key=SKU, instance=instance,
+        [recipe_asset("generate_media")], selection=["background_image"], partition_key=SKU, instance=instance,
         raise_on_error=False, resources={
             "dashscope": DashScopeResource(base_url=emulator.base_url, poll_scale=0.01),
             "catalog": CatalogResource(path=str(tmp_path / "data" / "catalog.csv")),
