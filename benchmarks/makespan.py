@@ -54,12 +54,14 @@ from dashscope.client.base_api import BaseAsyncApi
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from big_catalog import build_catalog  # noqa: E402
-from wan_dagster.core.batch import ASSETS, MODEL_SHOT, BatchRunner, BatchSettings  # noqa: E402
+from wan_dagster.core.batch import BatchRunner, BatchSettings  # noqa: E402
 from wan_dagster.core.catalog import Product, load_catalog  # noqa: E402
 from wan_dagster.core.ledger import Ledger  # noqa: E402
-from wan_dagster.core.plan import (BACKGROUND_MODEL, DEFAULT_VIDEO, background_request,  # noqa: E402
-                                   model_shot_model, model_shot_request, video_request,
-                                   video_source)
+from wan_dagster.core.plan import output_request, planned_outputs, priced_outputs  # noqa: E402
+from wan_dagster.core.recipes import DEFAULT_RECIPE  # noqa: E402
+
+#: The default recipe's outputs: a background, a model shot (apparel, shoes), a video.
+ASSETS = DEFAULT_RECIPE.names
 from wan_dagster.core.store import LocalMediaStore  # noqa: E402
 from wan_dagster.dashscope import REGISTRY, DashScopeClient, PriceBook, Task  # noqa: E402
 from wan_dagster.dashscope.requests import TaskRequest  # noqa: E402
@@ -165,8 +167,13 @@ def bound(rows: list[dict[str, Any]], sources: Counter[str]) -> float:
 
 def video_sources(products: list[Product]) -> Counter[str]:
     """Per still model, how many of its stills are the source of a video."""
-    return Counter(model_shot_model(p) if video_source(p) == "model_shot" else BACKGROUND_MODEL
-                   for p in products)
+    found: Counter[str] = Counter()
+    for product in products:
+        models = {name: model for name, (model, _) in priced_outputs(product).items()}
+        for planned in planned_outputs(product).values():
+            if REGISTRY.get(models[planned.name]).video:
+                found.update(models[ref] for ref in planned.sources.values() if ref in models)
+    return found
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -248,15 +255,12 @@ def through_runner(emulator: EmulatorProcess, products: list[Product], work: Pat
 
 def sdk_chain(emulator: EmulatorProcess, product: Product, work: Path) -> int:
     """One SKU as a user of the official SDK writes it: each task created and waited for."""
-    stills = {"background_image": background_request(product)}
-    if MODEL_SHOT in product.input_fingerprints:
-        stills[MODEL_SHOT] = model_shot_request(product)
-    paths = {asset: _sdk_run(emulator, request, work / f"{product.sku}-{asset}.png")
-             for asset, request in stills.items()}
-    source = MODEL_SHOT if video_source(product) == "model_shot" else "background_image"
-    _sdk_run(emulator, video_request(product, paths[source], DEFAULT_VIDEO),
-             work / f"{product.sku}-video.mp4")
-    return len(paths) + 1
+    paths: dict[str, Path] = {}
+    for name, planned in planned_outputs(product).items():  # in dependency order
+        request = output_request(product, planned, paths)
+        ext = "mp4" if request.spec.video else "png"
+        paths[name] = _sdk_run(emulator, request, work / f"{product.sku}-{name}.{ext}")
+    return len(paths)
 
 
 def _sdk_run(emulator: EmulatorProcess, request: TaskRequest, dest: Path) -> Path:
