@@ -14,9 +14,8 @@ import pandas as pd
 
 import dagster as dg
 
-from wan_dagster.core.recipes import DEFAULT_RECIPE
-ASSETS = DEFAULT_RECIPE.names
 from wan_dagster.core.ledger import Ledger
+from wan_dagster.core.recipes import DEFAULT_RECIPE, Recipe
 from wan_dagster.orchestration.defs import build_defs
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,
                                                  LedgerResource, MediaStoreResource)
@@ -139,14 +138,15 @@ class PipelineRun:
     ledger: Ledger
 
 
-def run_pipeline(catalog: Path, keys: list[str], emulator_url: str, root: Path) -> PipelineRun:
-    """The media job over partitions ``keys`` (what the sensor registers) of ``catalog``, on
-    the emulator at ``emulator_url``, with the ledger and media under ``root``."""
+def run_pipeline(catalog: Path, keys: list[str], emulator_url: str, root: Path,
+                 recipe: Recipe = DEFAULT_RECIPE) -> PipelineRun:
+    """The media job of ``recipe`` over partitions ``keys`` (what the sensor registers) of
+    ``catalog``, on the emulator at ``emulator_url``, with the ledger and media under ``root``."""
     ledger_url = f"sqlite:///{root / 'ledger.db'}"
     defs = build_defs(dashscope=DashScopeResource(base_url=emulator_url, poll_scale=0.01),
                       catalog=CatalogResource(path=str(catalog)),
                       ledger=LedgerResource(url=ledger_url),
-                      media_store=MediaStoreResource(root=str(root / "media")))
+                      media_store=MediaStoreResource(root=str(root / "media")), recipe=recipe)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("sku", keys)
         result = defs.get_job_def("media_job").execute_in_process(
@@ -155,5 +155,5 @@ def run_pipeline(catalog: Path, keys: list[str], emulator_url: str, root: Path) 
                   "dagster/asset_partition_range_end": keys[-1]})
         status = {asset: instance.get_status_by_partition(
             dg.AssetKey(asset), keys, dg.DynamicPartitionsDefinition(name="sku"))
-            for asset in ASSETS}
+            for asset in recipe.names}
     return PipelineRun(result, status, Ledger(ledger_url))

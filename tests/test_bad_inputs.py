@@ -21,9 +21,10 @@ from PIL import Image
 import dagster as dg
 
 from corpus import DATA, Case, Corpus, failure_rows, run_pipeline
+from recipe_assets import WITH_TRIAL_SHOTS
 from wan_dagster.orchestration.assets import product_catalog
 from wan_dagster.core.catalog import WHOLE_ROW, Catalog, CatalogError, load_catalog
-from wan_dagster.orchestration.defs import build_defs
+from wan_dagster.orchestration.defs import build_defs, with_recipe
 from wan_dagster.emulator import Emulator
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
                                    MediaStoreResource)
@@ -276,7 +277,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def catalog(corpus: Path) -> Catalog:
-    return load_catalog(corpus)
+    return load_catalog(corpus, recipe=WITH_TRIAL_SHOTS)
 
 
 # --------------------------------------------------------------------------- row by row
@@ -310,7 +311,7 @@ def failures_table(result: dg.ExecuteInProcessResult) -> tuple[str, dict[str, st
     description, rows = failure_rows(result)
     table: dict[str, str] = {}
     for sku, asset, reason in rows:
-        assert asset in ("background_image", "model_shot", "product_video"), (sku, asset)
+        assert asset in WITH_TRIAL_SHOTS.names, (sku, asset)
         assert table.setdefault(sku, reason) == reason, (sku, asset)
     return description, table
 
@@ -319,7 +320,7 @@ def test_the_pipeline_pays_only_for_the_good_skus_and_reports_every_bad_row(
         corpus: Path, catalog: Catalog, emulator: Emulator, tmp_path: Path) -> None:
     keys = list(catalog.skus)  # every usable SKU, good or bad, as if each were asked for by name
     bad = [key for key in keys if key not in GENERATIONS]
-    run = run_pipeline(corpus, keys, emulator.base_url, tmp_path)
+    run = run_pipeline(corpus, keys, emulator.base_url, tmp_path, WITH_TRIAL_SHOTS)
     result, status = run.result, run.status
 
     assert emulator.counters["creates"] == sum(GENERATIONS.values())
@@ -341,7 +342,8 @@ def test_the_pipeline_pays_only_for_the_good_skus_and_reports_every_bad_row(
             assert prefix(row) in table[case.sku] and expected_rule(row) in table[case.sku]
 
     # Rows without a usable SKU are no partition: the catalog asset lists them with the rest.
-    shown = product_catalog(dg.build_asset_context(), catalog=CatalogResource(path=str(corpus)))
+    shown = product_catalog(dg.build_asset_context(),
+                            catalog=with_recipe(CatalogResource(path=str(corpus)), WITH_TRIAL_SHOTS))
     listed = [r.data for r in shown.metadata["invalid_rows"].value.records]
     assert [(r["row"], r["column"], r["rule"]) for r in listed] == [
         (e.row, e.column, e.rule) for e in catalog.errors]
@@ -359,7 +361,7 @@ def test_a_sku_that_cannot_be_a_partition_is_reported_with_its_row_when_asked_fo
         dashscope=DashScopeResource(base_url=emulator.base_url),
         catalog=CatalogResource(path=str(corpus)),
         ledger=LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
-        media_store=MediaStoreResource(root=str(tmp_path / "media")))
+        media_store=MediaStoreResource(root=str(tmp_path / "media")), recipe=WITH_TRIAL_SHOTS)
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("sku_list_job").execute_in_process(
             instance=instance, raise_on_error=False, run_config={"ops": {"generate_for_skus": {

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from recipe_assets import TRIAL_SHOTS
 from wan_dagster.core.product import Product
-from wan_dagster.core.recipes import Recipe, RecipeOutput, When
 from wan_dagster.dashscope.requests import TaskRequest
 from wan_dagster.core import plan
 from wan_dagster.core.catalog import (DAGSTER_INVALID_SUBSTRINGS, DAGSTER_MULTI_PARTITION_CHARACTERS,
@@ -314,20 +314,6 @@ def test_row_rules_name_the_column(row_variants: Catalog, row: int, changes: dic
     assert [p.sku for p in row_variants.products] == ["ELE-6004"]
     [error] = [e for e in row_variants.errors if e.row == row]
     assert error.column == column and rule in error.rule, error
-
-
-#: The free-trial-only model shots, opted into: they read the model photo, mask and template.
-TRIAL_SHOTS = Recipe(outputs=[
-    RecipeOutput(name="virtual_shot", kind="model_shot", model="virtualmodel-v2",
-                 allow_trial_models=True, prompt="{model_prompt}",
-                 params={"short_side_size": "1024"},
-                 source={"image": "model_image", "mask": "model_mask"},
-                 when=When(categories=["apparel"])),
-    RecipeOutput(name="shoe_shot", kind="model_shot", model="shoemodel-v1",
-                 allow_trial_models=True, source={"image": "cutout_image",
-                                                  "template": "shoe_template"},
-                 when=When(categories=["shoes"])),
-])
 
 
 @pytest.mark.parametrize("sku, changes, column", [

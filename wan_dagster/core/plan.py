@@ -150,10 +150,6 @@ class _Columns:
         return self.by_field[path], f"{note}: {rule}" if note else rule
 
 
-_ROW_VIDEO_COLUMNS = {"model": "video_model", "parameters.resolution": "video_resolution",
-                      "parameters.duration": "video_duration", "parameters.audio": "video_audio"}
-
-
 def _columns(planned: Planned, origins: Mapping[str, str]) -> _Columns:
     kind, output = planned.kind, planned.output
     by_field: dict[str, str] = {}
@@ -173,8 +169,8 @@ def _columns(planned: Planned, origins: Mapping[str, str]) -> _Columns:
     fallback = origins[main] if main else (prompt_columns or ("title",))[0]
     if kind.prompt_field and prompt_columns:
         by_field[kind.prompt_field] = prompt_columns[-1]
+    by_field |= kind.row_columns
     if isinstance(kind, ImageToVideo):
-        by_field |= _ROW_VIDEO_COLUMNS
         fallback = "video_model"
     by_field.setdefault("input", fallback)
     by_field["body"] = origins[main] if main else fallback

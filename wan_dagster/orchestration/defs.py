@@ -58,4 +58,7 @@ def build_defs(*, dashscope: DashScopeResource | None = None,
 def with_recipe(catalog: CatalogResource, recipe: Recipe) -> CatalogResource:
     """``catalog`` checking and fingerprinting rows for ``recipe``, so the catalog sensor, the
     catalog asset and the review assets see the rows the media assets make."""
-    return catalog.model_copy(update={"recipe_json": recipe.model_dump_json()})
+    # A new resource, not ``model_copy``: Dagster rebuilds a resource from the configuration
+    # it was constructed with, so a copied-in field would be lost when the resource is used.
+    return type(catalog)(**{**catalog._get_non_default_public_field_values(),
+                            "recipe_json": recipe.model_dump_json()})

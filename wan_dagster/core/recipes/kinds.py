@@ -44,6 +44,8 @@ class OutputKind:
     default_source: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     #: Recipe params the kind reads itself instead of passing to the builder.
     own_params: ClassVar[frozenset[str]] = frozenset()
+    #: Body field -> the catalog column that fills it directly (not through a template).
+    row_columns: ClassVar[Mapping[str, str]] = {}
 
     def model(self, output: RecipeOutput) -> str:
         model = output.model or self.default_model
@@ -112,6 +114,7 @@ class ModelShot(OutputKind):
     field_roles = {"input.base_image_url": "image", "input.images": "image",
                    "input.shoe_image_url": "image", "input.mask_image_url": "mask",
                    "input.template_image_url": "template"}
+    row_columns = {"input.face_prompt": "face_prompt"}
 
     def required_roles(self, spec):
         return {Family.VIRTUAL_MODEL: ("image", "mask"),
@@ -128,7 +131,7 @@ class ModelShot(OutputKind):
         if spec.family is Family.VIRTUAL_MODEL:
             return Call(virtual_model, {"base_image": inputs.get("image"),
                                         "mask_image": inputs.get("mask")},
-                        {"prompt": prompt, **params})
+                        {"prompt": prompt, "face_prompt": product.face_prompt, **params})
         if spec.media_field("images") is not None:  # wan2.5-i2i: several images, fused
             images = [inputs[role] for role in ("image", "template") if role in inputs]
             return Call(image_edit, {"images": images}, {"prompt": prompt, **params})
@@ -203,6 +206,8 @@ class ImageToVideo(OutputKind):
     prompt_field = "input.prompt"
     default_prompt = "{video_prompt?}"
     own_params = frozenset({"resolution", "duration", "audio"})
+    row_columns = {"model": "video_model", "parameters.resolution": "video_resolution",
+                   "parameters.duration": "video_duration", "parameters.audio": "video_audio"}
 
     def model(self, output):
         return output.model or VideoDefaults.model
