@@ -35,7 +35,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..dashscope.inputs import REMOTE_PREFIXES
+from ..dashscope.inputs import REMOTE_PREFIXES, validation_only
 from ..dashscope.validation import decode_verdicts
 from . import plan
 from .image_verdicts import RULES_VERSION, ValidationCache
@@ -265,7 +265,7 @@ class _RowVerdicts:
         if key is not None and key in self._known:
             known = self._known[key]
             return [tuple(p) for p in known["problems"]], known["fingerprints"]
-        with decode_verdicts(self._cache):
+        with decode_verdicts(self._cache), validation_only():  # checked here, built in the run
             problems = plan.request_problems(draft, self._recipe, self._defaults)
             prints = {} if problems else plan.input_fingerprints(draft, self._recipe,
                                                                  self._defaults)
