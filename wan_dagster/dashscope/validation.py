@@ -293,6 +293,8 @@ def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool, sha256: str 
 
 
 def _has_transparent_pixel(img: Image.Image) -> bool:
-    alpha = img.convert("RGBA").getchannel("A")
-    low, _ = alpha.getextrema()
+    if img.mode in ("RGBA", "LA"):  # the alpha band's extrema, without copying the image
+        low, _ = img.getextrema()[-1]
+    else:
+        low, _ = img.convert("RGBA").getchannel("A").getextrema()
     return low < 255
