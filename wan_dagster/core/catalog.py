@@ -471,12 +471,22 @@ def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[
         else:
             convert = _CONVERTERS[column]
             values = []
+            # a column holds few distinct values (durations, flags): each converted once
+            seen: dict[tuple[type, Any], tuple[Any, str | None]] = {}
             for number, value in enumerate(frame[column], 1):
-                try:
-                    values.append(None if pd.isna(value) else convert(value))
-                except ValueError as exc:
-                    errors[number].append((column, str(exc)))
+                if pd.isna(value):
                     values.append(None)
+                    continue
+                key = (type(value), value)
+                if key not in seen:
+                    try:
+                        seen[key] = (convert(value), None)
+                    except ValueError as exc:
+                        seen[key] = (None, str(exc))
+                converted, error = seen[key]
+                values.append(converted)
+                if error is not None:
+                    errors[number].append((column, error))
             frame[column] = pd.array(values, dtype=dtype)
     return frame, errors
 
@@ -627,6 +637,8 @@ def _names(found: list[str]) -> str:
 
 def _usable_key(sku: str | None) -> TypeGuard[str]:
     """Whether ``sku`` can be a partition key at all (otherwise its row is listed by number)."""
+    if sku is not None and len(sku) <= MAX_KEY_LENGTH and _PLAIN_SKU.fullmatch(sku):
+        return True
     return (sku is not None and 0 < len(sku) <= MAX_KEY_LENGTH and sku.isprintable()
             and not any(s in sku for s in DAGSTER_INVALID_SUBSTRINGS))
 
