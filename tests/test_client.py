@@ -18,6 +18,7 @@ from PIL import Image
 from wan_dagster.dashscope import (AmbiguousCreateError, APIError, AsyncDashScopeClient,
                                    DashScopeClient, DownloadError, PollPolicy, PriceBook,
                                    RetryPolicy, TaskStatus, TaskTimeoutError, ValidationError)
+from wan_dagster.dashscope.inputs import validation_only
 from wan_dagster.dashscope.requests import background_generation, generic, image_to_video
 from wan_dagster.dashscope.mediainfo import probe_image, probe_video
 
@@ -49,6 +50,15 @@ def _photo(size=(640, 480)) -> bytes:
 
 def _bg(prompt="studio") -> object:
     return background_generation(_cutout(), ref_prompt=prompt)
+
+
+def test_a_request_built_validation_only_is_never_sent(client, emulator):
+    with validation_only():
+        checked = _bg()
+    with pytest.raises(ValueError, match="validation_only"):
+        client.create(checked)
+    assert _creates_of(emulator, checked) == 0
+    assert client.create(_bg()).task_id  # the same request built for sending goes through
 
 
 def _creates_of(emulator, request) -> int:

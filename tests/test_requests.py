@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from wan_dagster.dashscope.errors import ValidationError
+from wan_dagster.dashscope.inputs import validation_only
 from wan_dagster.dashscope.requests import (TaskRequest, background_generation, generic,
                                             image_edit, image_to_video, keyframe_to_video,
                                             out_painting, reference_to_video, shoe_model,
@@ -247,6 +248,26 @@ def test_body_over_16_mib_is_refused(tmp_path: Path) -> None:
     images = [noisy_png(tmp_path / f"{i}.png", 1400, seed=i) for i in range(3)]  # 5.9 MB each
     problems = problems_of(lambda: image_edit("wan2.5-i2i-preview", "merge", images=images))
     assert len(problems) == 1 and problems[0].startswith("body: 22.4 MiB; DashScope refuses")
+    with validation_only():  # the base64 left out still counts towards the body
+        assert problems_of(lambda: image_edit("wan2.5-i2i-preview", "merge",
+                                              images=images)) == problems
+
+
+def test_validation_only_build_checks_the_same_but_leaves_the_base64_out(
+        make_image: MakeImage) -> None:
+    frame, small = make_image((640, 480)), make_image((200, 200))
+    sent = image_to_video(frame, prompt="a turn", model="wan2.6-i2v-flash")
+    refused = problems_of(lambda: image_to_video(small, prompt="a turn", model="wan2.6-i2v-flash"))
+    with validation_only():
+        checked = image_to_video(frame, prompt="a turn", model="wan2.6-i2v-flash")
+        assert refused and problems_of(lambda: image_to_video(
+            small, prompt="a turn", model="wan2.6-i2v-flash")) == refused
+    [full], [stand_in] = sent.media, checked.media
+    assert stand_in.value == "data:image/jpeg;base64,"
+    assert full.value.startswith(stand_in.value) and full.omitted == 0
+    assert len(stand_in.value) + stand_in.omitted == len(full.value)
+    assert (stand_in.sha256, stand_in.size_bytes) == (full.sha256, full.size_bytes)
+    assert {**checked.body["input"], "img_url": full.value} == sent.body["input"]
 
 
 def test_missing_local_file_names_field_and_path(tmp_path: Path) -> None:

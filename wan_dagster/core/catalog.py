@@ -35,7 +35,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..dashscope.inputs import REMOTE_PREFIXES
+from ..dashscope.inputs import REMOTE_PREFIXES, validation_only
 from ..dashscope.validation import decode_verdicts
 from . import plan
 from .image_verdicts import RULES_VERSION, ValidationCache
@@ -242,8 +242,9 @@ class _RowVerdicts:
         self._cache = cache
         self._defaults = defaults
         self._recipe = recipe
-        self._context = [RULES_VERSION, sorted(asdict(defaults).items()),
-                         recipe.model_dump_json()]
+        # repr'd and joined once: the recipe's JSON alone is longer than most rows
+        self._context = "\x1e".join(map(repr, [RULES_VERSION, sorted(asdict(defaults).items()),
+                                               recipe.model_dump_json()]))
         self._keys: dict[int, str | None] = {}  # row number -> key
         self._hashes: dict[str, str] = {}  # path -> content hash, for this load
         self._known: dict[str, Any] = {}
@@ -265,7 +266,7 @@ class _RowVerdicts:
         if key is not None and key in self._known:
             known = self._known[key]
             return [tuple(p) for p in known["problems"]], known["fingerprints"]
-        with decode_verdicts(self._cache):
+        with decode_verdicts(self._cache), validation_only():  # checked here, built in the run
             problems = plan.request_problems(draft, self._recipe, self._defaults)
             prints = {} if problems else plan.input_fingerprints(draft, self._recipe,
                                                                  self._defaults)
@@ -285,7 +286,7 @@ class _RowVerdicts:
                 except OSError:
                     return None
         # repr escapes every control character: no value can forge the separator
-        material = "\x1e".join(map(repr, [*self._context, *values]))
+        material = "\x1e".join([self._context, *map(repr, values)])
         return hashlib.sha256(material.encode()).hexdigest()
 
     def _file_sha256(self, path: str) -> str:
@@ -470,12 +471,22 @@ def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[
         else:
             convert = _CONVERTERS[column]
             values = []
+            # a column holds few distinct values (durations, flags): each converted once
+            seen: dict[tuple[type, Any], tuple[Any, str | None]] = {}
             for number, value in enumerate(frame[column], 1):
-                try:
-                    values.append(None if pd.isna(value) else convert(value))
-                except ValueError as exc:
-                    errors[number].append((column, str(exc)))
+                if pd.isna(value):
                     values.append(None)
+                    continue
+                key = (type(value), value)
+                if key not in seen:
+                    try:
+                        seen[key] = (convert(value), None)
+                    except ValueError as exc:
+                        seen[key] = (None, str(exc))
+                converted, error = seen[key]
+                values.append(converted)
+                if error is not None:
+                    errors[number].append((column, error))
             frame[column] = pd.array(values, dtype=dtype)
     return frame, errors
 
@@ -587,10 +598,16 @@ def _text(value: Any) -> str | None:
     return None if pd.isna(value) or not str(value).strip() else str(value)
 
 
+#: SKUs no rule below can refuse: letters, digits, '-', '_', and single dots between them.
+_PLAIN_SKU = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+
+
 def _sku_problems(sku: str | None) -> list[str]:
     """Why ``sku`` cannot name a partition, a file or an object key safely."""
     if sku is None:
         return ["required"]
+    if len(sku) <= MAX_SKU_LENGTH and _PLAIN_SKU.fullmatch(sku):  # most SKUs, in one C scan
+        return []
     problems = []
     if len(sku) > MAX_SKU_LENGTH:
         problems.append(f"must be at most {MAX_SKU_LENGTH} characters, got {len(sku)}")
@@ -620,6 +637,8 @@ def _names(found: list[str]) -> str:
 
 def _usable_key(sku: str | None) -> TypeGuard[str]:
     """Whether ``sku`` can be a partition key at all (otherwise its row is listed by number)."""
+    if sku is not None and len(sku) <= MAX_KEY_LENGTH and _PLAIN_SKU.fullmatch(sku):
+        return True
     return (sku is not None and 0 < len(sku) <= MAX_KEY_LENGTH and sku.isprintable()
             and not any(s in sku for s in DAGSTER_INVALID_SUBSTRINGS))
 

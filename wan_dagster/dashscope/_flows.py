@@ -239,6 +239,9 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: KnownTaskIds 
     the limits are shared). ``rivals``: creates of this model elsewhere whose outcome is not
     recorded yet (see ``reconcile``).
     """
+    if any(item.omitted for item in request.media):
+        raise ValueError(f"this {request.model} request was built under validation_only(): its "
+                         f"media are placeholders; build it again outside the block to send it")
     spec = core.config.registry.get(request.model)
     limiter = core.limiter(spec.name)
     policy = core.config.retry

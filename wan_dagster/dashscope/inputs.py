@@ -4,16 +4,25 @@ DashScope takes, checked against the field's registry rule before anything is se
 Remote URLs are passed through untouched and never fetched here (no network). Local content is
 checked with ``check_image`` and sent as a ``data:`` URI whose MIME type comes from the decoded
 format, so the bytes we fingerprint are exactly the bytes we send.
+
+Within ``validation_only()`` (the catalog checking every row's requests) the same checks run,
+but local content stands in the body as the data URI's prefix alone: encoding megabytes of
+base64 that are never sent, then serialising them to measure the body, was most of a row's
+check. ``PreparedMedia.omitted`` keeps the length left out, so the body-size rule still sees
+the request as it would be sent.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import io
 import os
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,7 +31,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import ValidationError
 from .registry import MAX_DATA_URI_BYTES, MediaField
-from .validation import check_image, check_media
+from .validation import check_media, inspect_image
 
 ImageInput = str | os.PathLike[str] | bytes | Image.Image
 
@@ -56,16 +65,33 @@ class PreparedMedia:
     size_bytes: int | None = None
     sha256: str | None = None
     path: str | None = None  # the local file it came from, if any
+    #: Characters of the data URI left out of ``value`` (built under ``validation_only``).
+    omitted: int = 0
 
     def __repr__(self) -> str:
         shown = self.value if len(self.value) <= 80 else self.value[:60] + "..."
         return (f"PreparedMedia(field={self.field!r}, source={self.source!r}, value={shown!r}, "
-                f"size_bytes={self.size_bytes}, sha256={self.sha256!r}, path={self.path!r})")
+                f"size_bytes={self.size_bytes}, sha256={self.sha256!r}, path={self.path!r}"
+                f"{f', omitted={self.omitted}' if self.omitted else ''})")
 
     @property
     def is_oss(self) -> bool:
         """True for ``oss://`` values, which need the OSS-resolve header on the create."""
         return self.value.startswith("oss://")
+
+
+_VALIDATION_ONLY: ContextVar[bool] = ContextVar("wan_validation_only", default=False)
+
+
+@contextlib.contextmanager
+def validation_only() -> Iterator[None]:
+    """Within the block, requests are built to be checked, never sent: local media are checked
+    exactly as always but stand in the body as their data URI's prefix (see the module doc)."""
+    token = _VALIDATION_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _VALIDATION_ONLY.reset(token)
 
 
 def prepare_media(value: object, media: MediaField, *, model: str,
@@ -146,21 +172,29 @@ def _png_bytes(image: Image.Image) -> bytes:
 def _embed(data: bytes, source: Source, media: MediaField, path: str, model: str,
            local: Path | None) -> PreparedMedia:
     """Check decoded bytes against the field's rule and wrap them as a data URI."""
-    problems = check_image(data, media.rule, path) if media.rule else []
-    fmt = _format(data)
+    digest = hashlib.sha256(data).hexdigest()
+    if media.rule:
+        fmt, problems = inspect_image(data, media.rule, path, digest)
+    else:
+        fmt, problems = _format(data), []
     mime = MIME_TYPES.get(fmt or "")
     if fmt is None and not problems:
         problems.append(f"{path}: not a readable image")
     elif fmt is not None and mime is None:
         problems.append(f"{path}: format {fmt} cannot be sent as a data URI; use one of "
                         f"{sorted(MIME_TYPES)}")
-    if _data_uri_length(mime or "", len(data)) > MAX_DATA_URI_BYTES:
+    length = _data_uri_length(mime or "", len(data))
+    if length > MAX_DATA_URI_BYTES:
         problems.append(_too_large(path, len(data)))
     if problems:
         raise ValidationError(model, problems)
-    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    return PreparedMedia(path, uri, source, len(data), hashlib.sha256(data).hexdigest(),
-                         str(local) if local else None)
+    prefix = f"data:{mime};base64,"
+    if _VALIDATION_ONLY.get():
+        uri, omitted = prefix, length - len(prefix)
+    else:
+        uri, omitted = prefix + base64.b64encode(data).decode("ascii"), 0
+    return PreparedMedia(path, uri, source, len(data), digest, str(local) if local else None,
+                         omitted)
 
 
 def _format(data: bytes) -> str | None:

@@ -1115,6 +1115,8 @@ class Registry:
 
     def __init__(self, specs: Iterable[ModelSpec]):
         self._specs: dict[str, ModelSpec] = {}
+        #: ``family_params`` per family, worked out once: every request check asks it twice.
+        self._family_params: dict[Family, frozenset[str]] = {}
         for spec in specs:
             self._add(spec)
 
@@ -1152,8 +1154,12 @@ class Registry:
     def family_params(self, family: Family) -> frozenset[str]:
         """Every field name that any model of ``family`` accepts: a field in this set but not
         in a model's own lists is one that model does not allow (``audio`` on wan2.2)."""
-        return frozenset(f.name for s in self._specs.values() if s.family == family
-                         for f in (*s.params, *s.media))
+        known = self._family_params.get(family)
+        if known is None:
+            known = self._family_params[family] = frozenset(
+                f.name for s in self._specs.values() if s.family == family
+                for f in (*s.params, *s.media))
+        return known
 
 
 REGISTRY = Registry([*_image_models(), *_video_models()])

@@ -299,6 +299,7 @@ def _build(model: str, input: Mapping[str, Any], parameters: Mapping[str, Any],
     problems += media_problems
     problems += check_request(spec, body)
     problems += [problem for rule in _RULES for problem in rule(spec, body)]
+    problems += _body_size(spec, body, sum(item.omitted for item in prepared))
     if problems:
         raise ValidationError(model, problems)
     return TaskRequest(model, body_input, body_params, tuple(prepared))
@@ -411,8 +412,11 @@ def _background_guidance(spec: ModelSpec, body: Body) -> list[str]:
     return problems
 
 
-def _body_size(spec: ModelSpec, body: Body) -> list[str]:
-    size = len(_canonical_json(body, default=repr))  # repr: unprepared values are reported already
+def _body_size(spec: ModelSpec, body: Body, omitted: int) -> list[str]:
+    """The body as sent may be at most MAX_BODY_BYTES; ``omitted``: the characters of data
+    URIs a validation-only build left out (base64 is ASCII: one byte each, never escaped)."""
+    # repr: unprepared values are reported already
+    size = len(_canonical_json(body, default=repr)) + omitted
     if size > MAX_BODY_BYTES:
         return [f"body: {size / 2**20:.1f} MiB; DashScope refuses a create body over "
                 f"{MAX_BODY_BYTES // 2**20} MiB: upload large images with "
@@ -422,7 +426,7 @@ def _body_size(spec: ModelSpec, body: Body) -> list[str]:
 
 _RULES: tuple[Callable[[ModelSpec, Body], list[str]], ...] = (
     _undocumented_fields, _multi_shot_needs_prompt_extend, _silent_audio_url,
-    _masked_edit_needs_mask, _background_guidance, _body_size,
+    _masked_edit_needs_mask, _background_guidance,
 )
 
 

@@ -147,28 +147,39 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
     Format, mode, sides and bytes are read from the header; an image declaring more pixels than
     any model accepts is refused there, so a tiny file cannot decode into gigabytes. Only then
     is every pixel decoded (once per content under ``decode_verdicts``)."""
+    return inspect_image(data, rule, field)[1]
+
+
+def inspect_image(data: bytes, rule: ImageRule, field: str, sha256: str | None = None
+                  ) -> tuple[str | None, list[str]]:
+    """``check_image``'s problems, with the format Pillow read (None when it read none), from
+    one header read: a builder needs both. ``sha256``: the caller's hash of ``data``, if it
+    has one (the decode verdict is kept by it)."""
+    fmt: str | None = None
     try:
         with Image.open(io.BytesIO(data)) as img:
-            fmt, (width, height), mode = img.format or "?", img.size, img.mode
-            problems = _header_problems(data, fmt, width, height, rule, field)
+            fmt, (width, height), mode = img.format, img.size, img.mode
+            shown = fmt or "?"
+            problems = _header_problems(data, shown, width, height, rule, field)
             if width * height > MAX_IMAGE_PIXELS:
-                return problems
+                return fmt, problems
             has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
-            verdict = _decode_verdict(img, data, has_alpha)
+            verdict = _decode_verdict(img, data, has_alpha, sha256)
     except UnidentifiedImageError:
-        return [f"{field}: not a readable image ({_unidentified(data)})"]
+        return None, [f"{field}: not a readable image ({_unidentified(data)})"]
     except (OSError, Image.DecompressionBombError) as exc:
-        return [f"{field}: not a readable image ({exc})"]
+        return fmt, [f"{field}: not a readable image ({exc})"]
     if verdict.error is not None:
-        return [f"{field}: not a readable image ({verdict.error})"]
+        return fmt, [f"{field}: not a readable image ({verdict.error})"]
     transparent = verdict.transparent
     if rule.alpha == "required" and not transparent:
         problems.append(f"{field}: must be an RGBA image with a transparent background "
-                        f"(got {fmt} mode {mode}{' with no transparent pixel' if has_alpha else ''})")
+                        f"(got {shown} mode {mode}"
+                        f"{' with no transparent pixel' if has_alpha else ''})")
     if rule.alpha == "forbidden" and has_alpha:
-        problems.append(f"{field}: must not have an alpha channel (got {fmt} mode {mode}); "
+        problems.append(f"{field}: must not have an alpha channel (got {shown} mode {mode}); "
                         f"flatten it to RGB first")
-    return problems
+    return fmt, problems
 
 
 def _header_problems(data: bytes, fmt: str, width: int, height: int, rule: ImageRule,
@@ -263,7 +274,8 @@ def _unidentified(data: bytes) -> str:
     return "0 bytes" if not data else "not in any image format Pillow can read"
 
 
-def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool) -> DecodeVerdict:
+def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool, sha256: str | None
+                    ) -> DecodeVerdict:
     """The verdict of decoding ``img`` (opened from ``data``), from the store when it has one.
     Every pixel is decoded, not just the header: a truncated or corrupt file is refused here
     rather than accepted, paid for and failed by the service."""
@@ -275,10 +287,14 @@ def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool) -> DecodeVer
             return DecodeVerdict(str(exc), False)
 
     store = _VERDICTS.get()
-    return decode() if store is None else store.verdict(hashlib.sha256(data).hexdigest(), decode)
+    if store is None:
+        return decode()
+    return store.verdict(sha256 or hashlib.sha256(data).hexdigest(), decode)
 
 
 def _has_transparent_pixel(img: Image.Image) -> bool:
-    alpha = img.convert("RGBA").getchannel("A")
-    low, _ = alpha.getextrema()
+    if img.mode in ("RGBA", "LA"):  # the alpha band's extrema, without copying the image
+        low, _ = img.getextrema()[-1]
+    else:
+        low, _ = img.convert("RGBA").getchannel("A").getextrema()
     return low < 255
