@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 
 from ..dashscope.validation import DecodeVerdict
 from .ledger import Ledger
+from .per_database import PerDatabase
 
 __all__ = ["DECODE_VERSION", "RULES_VERSION", "ValidationCache"]
 
@@ -86,24 +87,12 @@ _KEYS_PER_QUERY = 900
 _Stat = tuple[int, int, int]  # size, mtime_ns, inode
 
 
-class ValidationCache:
+class ValidationCache(PerDatabase):
     """The validation cache in one ledger database (``for_url``: one per URL and process).
     Thread-safe: the catalog's row workers share it."""
 
-    _instances: dict[tuple[str, int], ValidationCache] = {}
-    _instances_lock = threading.Lock()
-
-    @classmethod
-    def for_url(cls, url: str) -> ValidationCache:
-        key = (url, os.getpid())
-        with cls._instances_lock:
-            cache = cls._instances.get(key)
-            if cache is None:
-                cache = cls._instances[key] = cls(Ledger(url))
-            return cache
-
     def __init__(self, ledger: Ledger):
-        self._ledger = ledger
+        super().__init__(ledger)
         ledger.create_tables(_metadata)
         self._lock = threading.Lock()
         self._files: dict[str, tuple[_Stat, str]] = {}

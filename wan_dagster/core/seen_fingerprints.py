@@ -13,9 +13,7 @@ of older releases) starts a new state id (importing the mapping). No Dagster imp
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 import uuid
 from collections.abc import Mapping
 
@@ -23,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .ledger import Ledger
+from .per_database import PerDatabase
 
 __all__ = ["SeenFingerprints"]
 
@@ -38,24 +37,12 @@ _s = seen_table
 _TOKEN = re.compile(r"(?P<state>[0-9a-f]{32}):(?P<generation>\d+)")
 
 
-class SeenFingerprints:
+class SeenFingerprints(PerDatabase):
     """The state of every change-detecting sensor in one ledger database (``for_url``: one
     per URL and process)."""
 
-    _instances: dict[tuple[str, int], SeenFingerprints] = {}
-    _instances_lock = threading.Lock()
-
-    @classmethod
-    def for_url(cls, url: str) -> SeenFingerprints:
-        key = (url, os.getpid())
-        with cls._instances_lock:
-            state = cls._instances.get(key)
-            if state is None:
-                state = cls._instances[key] = cls(Ledger(url))
-            return state
-
     def __init__(self, ledger: Ledger):
-        self._ledger = ledger
+        super().__init__(ledger)
         ledger.create_tables(_metadata)
 
     def changes(self, sensor: str, cursor: str | None, current: Mapping[str, str]

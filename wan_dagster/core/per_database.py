@@ -1,0 +1,34 @@
+"""One instance of a ledger-backed service per database URL and process.
+
+Opening a ``Ledger`` creates an engine and its connection pool; the catalog's row workers, the
+sensor and the run share one per database. Keyed by process too: a forked child must not use
+its parent's pooled connections.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import ClassVar, Self
+
+from .ledger import Ledger
+
+
+class PerDatabase:
+    """Mixin: ``for_url(url)`` returns this process's instance for ``url``, built once with
+    ``cls(Ledger(url))``."""
+
+    _instances: ClassVar[dict[tuple[type, str, int], PerDatabase]] = {}
+    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, ledger: Ledger):
+        self._ledger = ledger
+
+    @classmethod
+    def for_url(cls, url: str) -> Self:
+        key = (cls, url, os.getpid())
+        with PerDatabase._instances_lock:
+            found = PerDatabase._instances.get(key)
+            if found is None:
+                found = PerDatabase._instances[key] = cls(Ledger(url))
+            return found  # type: ignore[return-value]
