@@ -123,7 +123,9 @@ def _media_assets(recipe: Recipe) -> dg.AssetsDefinition:
 
 
 def _costs_asset(outputs: list[str]) -> dg.AssetsDefinition:
+    # In the pool: it lists the account's tasks to find billed tasks no SKU owns.
     return dg.asset(name="generation_costs", group_name="costs", kinds={"pandas"}, deps=outputs,
+                    pool=POOL,
                     description="What every stored generation cost, rolled up by SKU, asset, "
                                 "model and day (from the ledger, i.e. from the usage the "
                                 "service returned).")(generation_costs)
