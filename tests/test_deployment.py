@@ -13,12 +13,11 @@ from wan_dagster.orchestration.generation import POOL
 
 def test_every_op_that_calls_dashscope_is_in_the_pool():
     defs = build_defs()
-    jobs = [defs.resolve_job_def(name) for name in
-            ("media_job", "sku_list_job", "nightly_refresh_job", "collect_job")]
+    jobs = defs.resolve_all_job_defs()  # the asset job too: what the UI's Materialize runs
     calling = {node.name: node.definition.pool for job in jobs for node in job.nodes
                if "dashscope" in node.definition.required_resource_keys}
     assert set(calling) == {"generate_media", "generate_for_skus", "refresh_catalog_media",
-                            "collect_task"}
+                            "collect_task", "generation_costs"}
     assert set(calling.values()) == {POOL}
 
 
