@@ -6,7 +6,7 @@ A 100k-row catalog names tens of thousands of image files, most of them unchange
 last load; decoding them is most of what validating costs. Here:
 
 - ``file_sha256``: the sha256 of a file, reread only when its (size, mtime_ns, inode) changed;
-- ``verdict``: ``dashscope.validation.DecodeVerdicts``, the full-decode verdict per content
+- ``verdict``: ``dashscope.validation.DecodeVerdicts``, the decode verdict per content
   (installed with ``dashscope.validation.decode_verdicts``), under ``DECODE_VERSION``;
 - ``rows``/``put_row``: a row's outcome by a key of everything it depends on (the catalog
   computes it, with ``RULES_VERSION`` in it).
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from ..dashscope.validation import DecodeVerdict
+from ..dashscope.image_integrity import DecodeVerdict
 from .ledger import Ledger
 from .per_database import PerDatabase
 
@@ -50,8 +50,10 @@ def _sources_version(*modules: str, extra: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
-#: Decoding depends on the decoder and on how ``check_image`` reads its result.
-DECODE_VERSION = _sources_version("dashscope/validation.py", extra=f"Pillow {PIL.__version__}")
+#: Decoding depends on the decoder, on how it is read (``image_integrity``) and on how
+#: ``check_image`` reads its result.
+DECODE_VERSION = _sources_version("dashscope/image_integrity.py", "dashscope/validation.py",
+                                  extra=f"Pillow {PIL.__version__}")
 #: A row's verdict depends on the catalog's rules, the plan, the builders and the registry.
 RULES_VERSION = _sources_version(
     "core/catalog.py", "core/plan.py", "core/product.py", "core/sources.py",
@@ -101,7 +103,7 @@ class ValidationCache(PerDatabase):
         self._new_files: dict[str, tuple[_Stat, str]] = {}
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
-        #: What was found where: ``decodes`` counts full decodes done (cache misses), ``file_reads``
+        #: What was found where: ``decodes`` counts decode verdicts reached (cache misses), ``file_reads``
         #: files hashed, ``row_hits``/``row_misses`` rows answered or not by the cache.
         self.stats: Counter[str] = Counter()
 

@@ -15,11 +15,11 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
+from .image_integrity import DecodeVerdict, decode_verdict
 from .mediainfo import MediaError, probe_audio, probe_video
 from .registry import (MAX_IMAGE_PIXELS, REGISTRY, AudioRule, ImageRule, MediaField, MediaRule,
                        ModelSpec, Registry, VideoRule, count_words)
@@ -106,16 +106,6 @@ def _check_media_value(spec: ModelSpec, media: MediaField, value: Any) -> list[s
     return problems
 
 
-@dataclass(frozen=True)
-class DecodeVerdict:
-    """What decoding every pixel of an image found: whether it decodes (``error`` says why
-    not) and whether any pixel is transparent. It depends on the bytes alone, never on a rule,
-    so it can be kept per content and reused under every field's rule."""
-
-    error: str | None
-    transparent: bool
-
-
 class DecodeVerdicts(Protocol):
     """Where decode verdicts are kept between checks, by the sha256 of the image's bytes (e.g.
     a database shared by every process: ``core.image_verdicts``). The client keeps none."""
@@ -146,7 +136,7 @@ def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:
 
     Format, mode, sides and bytes are read from the header; an image declaring more pixels than
     any model accepts is refused there, so a tiny file cannot decode into gigabytes. Only then
-    is every pixel decoded (once per content under ``decode_verdicts``)."""
+    is the pixel data read (``image_integrity``: once per content under ``decode_verdicts``)."""
     return inspect_image(data, rule, field)[1]
 
 
@@ -276,25 +266,11 @@ def _unidentified(data: bytes) -> str:
 
 def _decode_verdict(img: Image.Image, data: bytes, has_alpha: bool, sha256: str | None
                     ) -> DecodeVerdict:
-    """The verdict of decoding ``img`` (opened from ``data``), from the store when it has one.
-    Every pixel is decoded, not just the header: a truncated or corrupt file is refused here
-    rather than accepted, paid for and failed by the service."""
-    def decode() -> DecodeVerdict:
-        try:
-            img.load()
-            return DecodeVerdict(None, has_alpha and _has_transparent_pixel(img))
-        except (OSError, Image.DecompressionBombError) as exc:
-            return DecodeVerdict(str(exc), False)
-
+    """The verdict on ``img`` (opened from ``data``; see ``image_integrity``), from the store
+    when it has one: a truncated or corrupt file is refused here rather than accepted, paid for
+    and failed by the service."""
     store = _VERDICTS.get()
     if store is None:
-        return decode()
-    return store.verdict(sha256 or hashlib.sha256(data).hexdigest(), decode)
-
-
-def _has_transparent_pixel(img: Image.Image) -> bool:
-    if img.mode in ("RGBA", "LA"):  # the alpha band's extrema, without copying the image
-        low, _ = img.getextrema()[-1]
-    else:
-        low, _ = img.convert("RGBA").getchannel("A").getextrema()
-    return low < 255
+        return decode_verdict(img, data, has_alpha)
+    return store.verdict(sha256 or hashlib.sha256(data).hexdigest(),
+                         lambda: decode_verdict(img, data, has_alpha))
