@@ -267,9 +267,7 @@ class _RowVerdicts:
             known = self._known[key]
             return [tuple(p) for p in known["problems"]], known["fingerprints"]
         with decode_verdicts(self._cache), validation_only():  # checked here, built in the run
-            problems = plan.request_problems(draft, self._recipe, self._defaults)
-            prints = {} if problems else plan.input_fingerprints(draft, self._recipe,
-                                                                 self._defaults)
+            problems, prints = plan.row_verdict(draft, self._recipe, self._defaults)
         if key is not None and self._cache is not None:
             self._cache.put_row(key, {"problems": problems, "fingerprints": prints})
         return problems, prints

@@ -8,6 +8,7 @@ last load; decoding them is most of what validating costs. Here:
 - ``file_sha256``: the sha256 of a file, reread only when its (size, mtime_ns, inode) changed;
 - ``verdict``: ``dashscope.validation.DecodeVerdicts``, the decode verdict per content
   (installed with ``dashscope.validation.decode_verdicts``), under ``DECODE_VERSION``;
+- ``remembered``: what checking one content under one rule found, in memory for the process;
 - ``rows``/``put_row``: a row's outcome by a key of everything it depends on (the catalog
   computes it, with ``RULES_VERSION`` in it).
 
@@ -23,9 +24,9 @@ import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import PIL
 import sqlalchemy as sa
@@ -87,6 +88,7 @@ row_verdicts_table = sa.Table(
 _KEYS_PER_QUERY = 900
 
 _Stat = tuple[int, int, int]  # size, mtime_ns, inode
+_T = TypeVar("_T")
 
 
 class ValidationCache(PerDatabase):
@@ -103,6 +105,7 @@ class ValidationCache(PerDatabase):
         self._new_files: dict[str, tuple[_Stat, str]] = {}
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
+        self._remembered: dict[Hashable, Any] = {}
         #: What was found where: ``decodes`` counts decode verdicts reached (cache misses), ``file_reads``
         #: files hashed, ``row_hits``/``row_misses`` rows answered or not by the cache.
         self.stats: Counter[str] = Counter()
@@ -180,6 +183,16 @@ class ValidationCache(PerDatabase):
                     self._decoded[sha256] = self._new_decoded[sha256] = known
                     self._decoding.pop(sha256, None)
         return known
+
+    def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``'s result for ``key``, computed once per process (two threads racing
+        both compute it: ``key`` names content and a rule, so they agree). Kept in memory only:
+        it is as cheap to recompute as to store once the decode verdict is known."""
+        try:
+            return self._remembered[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._remembered[key] = compute()
+            return value
 
     # ------------------------------------------------------------------ row verdicts
 

@@ -32,8 +32,7 @@ from .recipes.video import DEFAULT_VIDEO, VideoDefaults, first_frame_settings
 
 __all__ = ["DEFAULT_VIDEO", "Planned", "VideoDefaults", "background_request",
            "input_fingerprints", "output_request", "planned_outputs", "priced_outputs",
-           "request_problems",
-           "video_settings"]
+           "request_problems", "row_verdict", "video_settings"]
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,13 @@ def input_fingerprints(product: Product, recipe: Recipe = DEFAULT_RECIPE,
     the content of each catalog image, and the fingerprints of the outputs it starts from. A
     changed cutout regenerates everything downstream; an unchanged product is never paid for
     twice."""
+    return _fingerprints(product, planned_outputs(product, recipe), defaults)
+
+
+def _fingerprints(product: Product, plan: Mapping[str, Planned], defaults: VideoDefaults
+                  ) -> dict[str, str]:
     prints: dict[str, str] = {}
-    for name, planned in planned_outputs(product, recipe).items():
+    for name, planned in plan.items():
         inputs = {role: Generated(ref, prints[ref]) if ref in prints else getattr(product, ref)
                   for role, ref in planned.sources.items()}
         prints[name] = planned.kind.call(planned.output, product, inputs,  # type: ignore[arg-type]
@@ -183,10 +187,25 @@ def request_problems(product: Product, recipe: Recipe = DEFAULT_RECIPE,
     sending anything. The requests are really built (a generated still by a blank stand-in of
     the size it will have, where that is known from the row), so the catalog applies exactly
     the registry's rules."""
+    return _request_problems(product, planned_outputs(product, recipe), defaults)
+
+
+def row_verdict(product: Product, recipe: Recipe = DEFAULT_RECIPE,
+                defaults: VideoDefaults = DEFAULT_VIDEO
+                ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """``request_problems``, and ``input_fingerprints`` when there is none, from one plan of the
+    row (the catalog checks every row this way)."""
+    plan = planned_outputs(product, recipe)
+    problems = _request_problems(product, plan, defaults)
+    return problems, {} if problems else _fingerprints(product, plan, defaults)
+
+
+def _request_problems(product: Product, plan: Mapping[str, Planned], defaults: VideoDefaults
+                      ) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     sizes: dict[str, Size | None] = {}
     origins: dict[str, str] = {column: column for column in IMAGE_COLUMNS}
-    for name, planned in planned_outputs(product, recipe).items():
+    for name, planned in plan.items():
         kind, output = planned.kind, planned.output
         columns = _columns(planned, origins)
         main = planned.sources.get(kind.roles[0]) if kind.roles else None

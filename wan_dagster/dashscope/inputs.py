@@ -31,7 +31,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import ValidationError
 from .registry import MAX_DATA_URI_BYTES, MediaField
-from .validation import check_media, inspect_image
+from .validation import DecodeVerdicts, check_media, inspect_image, known_content
 
 ImageInput = str | os.PathLike[str] | bytes | Image.Image
 
@@ -115,6 +115,9 @@ def prepare_media(value: object, media: MediaField, *, model: str,
     if not media.base64_allowed:  # it has to be uploaded: say first what is wrong with it
         raise ValidationError(model, [*_local_problems(value, local, media, path),
                                       _upload_first(path, model, media, local)])
+    store = known_content() if _VALIDATION_ONLY.get() else None
+    if store is not None and (local is not None or isinstance(value, bytes)):
+        return _checked_once(value, local, media, path, model, store)
     source: Source
     if isinstance(value, str) and is_data_uri:
         data, source = _decode_data_uri(value, path, model), "data-uri"
@@ -173,6 +176,34 @@ def _embed(data: bytes, source: Source, media: MediaField, path: str, model: str
            local: Path | None) -> PreparedMedia:
     """Check decoded bytes against the field's rule and wrap them as a data URI."""
     digest = hashlib.sha256(data).hexdigest()
+    mime, problems = _checked(data, digest, media, path)
+    return _prepared(mime, problems, data, digest, source, path, model, local)
+
+
+def _checked_once(value: object, local: Path | None, media: MediaField, path: str, model: str,
+                  store: DecodeVerdicts) -> PreparedMedia:
+    """``_embed`` of a local file or bytes under validation only: each content is read and
+    checked once per rule and field in the process (a file's hash comes from the store, so a
+    file checked before is not even read); every other row naming it reuses the outcome."""
+    if local is not None:
+        digest = store.file_sha256(str(local))
+    else:
+        assert isinstance(value, bytes)
+        digest = hashlib.sha256(value).hexdigest()
+
+    def check() -> tuple[str | None, list[str], int]:
+        data = _read_local(local, path, model) if local is not None else value
+        assert isinstance(data, bytes)
+        return (*_checked(data, digest, media, path), len(data))
+
+    mime, problems, size = store.remembered(("media", digest, media.rule, path), check)
+    return _prepared(mime, problems, size, digest, "file" if local is not None else "bytes",
+                     path, model, local)
+
+
+def _checked(data: bytes, digest: str, media: MediaField, path: str
+             ) -> tuple[str | None, list[str]]:
+    """The data URI's MIME type for ``data`` (None if it has none) and every problem with it."""
     if media.rule:
         fmt, problems = inspect_image(data, media.rule, path, digest)
     else:
@@ -183,17 +214,24 @@ def _embed(data: bytes, source: Source, media: MediaField, path: str, model: str
     elif fmt is not None and mime is None:
         problems.append(f"{path}: format {fmt} cannot be sent as a data URI; use one of "
                         f"{sorted(MIME_TYPES)}")
-    length = _data_uri_length(mime or "", len(data))
-    if length > MAX_DATA_URI_BYTES:
+    if _data_uri_length(mime or "", len(data)) > MAX_DATA_URI_BYTES:
         problems.append(_too_large(path, len(data)))
+    return mime, problems
+
+
+def _prepared(mime: str | None, problems: list[str], data: bytes | int, digest: str,
+              source: Source, path: str, model: str, local: Path | None) -> PreparedMedia:
+    """The media value, or ValidationError with ``problems``; ``data``: the bytes to embed,
+    or only their length under ``validation_only``."""
     if problems:
         raise ValidationError(model, problems)
+    size = data if isinstance(data, int) else len(data)
     prefix = f"data:{mime};base64,"
-    if _VALIDATION_ONLY.get():
-        uri, omitted = prefix, length - len(prefix)
+    if _VALIDATION_ONLY.get() or isinstance(data, int):
+        uri, omitted = prefix, _data_uri_length(mime or "", size) - len(prefix)
     else:
         uri, omitted = prefix + base64.b64encode(data).decode("ascii"), 0
-    return PreparedMedia(path, uri, source, len(data), digest, str(local) if local else None,
+    return PreparedMedia(path, uri, source, size, digest, str(local) if local else None,
                          omitted)
 
 

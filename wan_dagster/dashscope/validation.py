@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
@@ -106,13 +106,26 @@ def _check_media_value(spec: ModelSpec, media: MediaField, value: Any) -> list[s
     return problems
 
 
+_T = TypeVar("_T")
+
+
 class DecodeVerdicts(Protocol):
-    """Where decode verdicts are kept between checks, by the sha256 of the image's bytes (e.g.
-    a database shared by every process: ``core.image_verdicts``). The client keeps none."""
+    """What is known about content between checks (e.g. kept in a database shared by every
+    process: ``core.image_verdicts``): decode verdicts by the sha256 of an image's bytes, local
+    files' hashes, and what checking one content under one rule found. The client keeps none."""
 
     def verdict(self, sha256: str, decode: Callable[[], DecodeVerdict]) -> DecodeVerdict:
         """The verdict kept for ``sha256``, else ``decode()``'s, kept (once per content even
         when threads ask at once)."""
+
+    def file_sha256(self, path: str) -> str:
+        """The sha256 of the local file at ``path``, read only when not known for the file as
+        it is now. OSError if it cannot be read."""
+
+    def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """What ``compute()`` returned for ``key`` (a content's hash and a rule) in this
+        process, else its result, kept: a catalog's rows share images, and each would
+        otherwise read and check the same file again."""
 
 
 #: The store ``check_image`` consults, set by ``decode_verdicts``; None decodes every time.
@@ -122,13 +135,18 @@ _VERDICTS: ContextVar[DecodeVerdicts | None] = ContextVar("wan_decode_verdicts",
 @contextlib.contextmanager
 def decode_verdicts(store: DecodeVerdicts | None) -> Iterator[None]:
     """Within the block (this thread or task, and contexts copied from it), ``check_image``
-    decodes each content once per ``store``: every request builder validates through it, so
-    this is the one seam where the catalog's cache plugs in."""
+    decodes each content once per ``store``, and ``known_content`` returns it: every request
+    builder validates through it, so this is the one seam where the catalog's cache plugs in."""
     token = _VERDICTS.set(store)
     try:
         yield
     finally:
         _VERDICTS.reset(token)
+
+
+def known_content() -> DecodeVerdicts | None:
+    """The store installed by ``decode_verdicts`` around this call, if any."""
+    return _VERDICTS.get()
 
 
 def check_image(data: bytes, rule: ImageRule, field: str) -> list[str]:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from ...dashscope.inputs import REMOTE_PREFIXES
 from ...dashscope.requests import TaskRequest
+from ...dashscope.validation import known_content
 
 #: A media argument: a local path, a URL, or bytes (a generated still).
 Media = str | os.PathLike[str] | bytes
@@ -69,6 +70,11 @@ def _sha256(data: bytes) -> str:
 
 
 def _file_sha256(path: Path) -> str:
+    """The file's content hash: the store's (which knows every catalog image) when one is
+    installed, else read here."""
+    store = known_content()
+    if store is not None:
+        return store.file_sha256(str(path))
     digest = hashlib.sha256()
     with path.open("rb") as file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
@@ -78,9 +84,21 @@ def _file_sha256(path: Path) -> str:
 
 def image_size(media: Media | None) -> Size | None:
     """The size of a local image or image bytes from its header; None for URLs, nothing, and
-    unreadable files (whose problems the request that reads them reports)."""
+    unreadable files (whose problems the request that reads them reports). A local file's is
+    read once per content while a store is installed (the catalog's rows share images)."""
     if media is None or (isinstance(media, str) and media.startswith(REMOTE_PREFIXES)):
         return None
+    store = known_content()
+    if store is None or isinstance(media, bytes):
+        return _header_size(media)
+    try:
+        digest = store.file_sha256(os.fspath(media))
+    except OSError:
+        return None
+    return store.remembered(("size", digest), lambda: _header_size(media))
+
+
+def _header_size(media: Media) -> Size | None:
     try:
         with Image.open(io.BytesIO(media) if isinstance(media, bytes) else media) as image:
             return image.size
