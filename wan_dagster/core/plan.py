@@ -12,6 +12,7 @@ No Dagster imports: the catalog, the sensor and the assets all share this plan.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,12 +57,11 @@ def planned_outputs(product: Product, recipe: Recipe = DEFAULT_RECIPE) -> dict[s
     """The outputs ``product`` gets, in dependency order. An output applies when its ``when``
     matches the row and each input has an alternative that exists for it."""
     planned: dict[str, Planned] = {}
-    for name in topological_order(source_outputs(recipe)):
-        output = recipe.output(name)
+    for name, output, roles in _outline(recipe):
         if not output.when.applies(product):
             continue
         sources: dict[str, str] = {}
-        for role, refs in sources_of(output).items():
+        for role, refs in roles.items():
             found = next((ref for ref in refs if ref in planned
                           or (ref in IMAGE_COLUMNS and getattr(product, ref) is not None)),
                          None)
@@ -69,10 +69,28 @@ def planned_outputs(product: Product, recipe: Recipe = DEFAULT_RECIPE) -> dict[s
                 found = refs[-1]  # an empty cell: the request reports it against its column
             if found is not None:
                 sources[role] = found
-        missing = [r for r, refs in sources_of(output).items() if r not in sources]
-        if not missing:
+        if len(sources) == len(roles):
             planned[name] = Planned(output, sources)
     return planned
+
+
+_Outline = list[tuple[str, RecipeOutput, dict[str, tuple[str, ...]]]]
+#: id(recipe) -> (the recipe, weakly; its outputs in dependency order with their roles'
+#: alternatives). Recipes are unhashable, so not a WeakKeyDictionary.
+_OUTLINES: dict[int, tuple[weakref.ref[Recipe], _Outline]] = {}
+
+
+def _outline(recipe: Recipe) -> _Outline:
+    """Worked out once per recipe (recipes are frozen): every row of a catalog is planned on
+    it."""
+    known = _OUTLINES.get(id(recipe))
+    if known is not None and known[0]() is recipe:
+        return known[1]
+    outline = [(name, recipe.output(name), sources_of(recipe.output(name)))
+               for name in topological_order(source_outputs(recipe))]
+    _OUTLINES[id(recipe)] = (weakref.ref(recipe), outline)
+    weakref.finalize(recipe, _OUTLINES.pop, id(recipe), None)
+    return outline
 
 
 def input_fingerprints(product: Product, recipe: Recipe = DEFAULT_RECIPE,

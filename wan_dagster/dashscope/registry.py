@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Iterable, Literal, Mapping
 
 MiB = 1024 * 1024
@@ -497,10 +498,19 @@ class ModelSpec:
     aliases: dict[Region, str] = field(default_factory=dict)
 
     def param(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
+        return self._params_by_name.get(name)
 
     def media_field(self, name: str) -> MediaField | None:
-        return next((m for m in self.media if m.name == name), None)
+        return self._media_by_name.get(name)
+
+    # by name, the first of a name winning: every request check looks fields up many times
+    @cached_property
+    def _params_by_name(self) -> dict[str, Param]:
+        return {p.name: p for p in reversed(self.params)}
+
+    @cached_property
+    def _media_by_name(self) -> dict[str, MediaField]:
+        return {m.name: m for m in reversed(self.media)}
 
     def default(self, name: str) -> Any:
         """The documented default of a parameter (None if there is none)."""

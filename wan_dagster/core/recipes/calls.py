@@ -10,7 +10,6 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -61,7 +60,7 @@ def _content_id(value: Media | Generated | Sequence[Media | Generated] | None) -
     if isinstance(value, bytes):
         return f"sha256:{_sha256(value)}"
     if isinstance(value, (str, os.PathLike)):
-        return f"sha256:{_file_sha256(Path(value))}"
+        return f"sha256:{_file_sha256(value)}"
     return [_content_id(item) for item in value]
 
 
@@ -69,14 +68,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
+def _file_sha256(path: str | os.PathLike[str]) -> str:
     """The file's content hash: the store's (which knows every catalog image) when one is
     installed, else read here."""
     store = known_content()
     if store is not None:
-        return store.file_sha256(str(path))
+        return store.file_sha256(os.fspath(path))
     digest = hashlib.sha256()
-    with path.open("rb") as file:
+    with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from functools import cached_property
+from functools import lru_cache
 
 from ..product import Product
 
@@ -27,10 +27,10 @@ class EmptyCell(ValueError):
 class Template:
     text: str
 
-    @cached_property
+    @property
     def fields(self) -> tuple[tuple[str, bool], ...]:
         """``(column, optional)`` in order of appearance."""
-        return tuple((name.strip(), bool(mark)) for name, mark in _FIELD.findall(self.text))
+        return _fields(self.text)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -59,3 +59,9 @@ class Template:
 
         text = _FIELD.sub(cell, self.text).strip().strip(",").strip()
         return text or None
+
+
+@lru_cache(maxsize=1024)
+def _fields(text: str) -> tuple[tuple[str, bool], ...]:
+    """Parsed once per text: a catalog's every row renders the recipe's few templates."""
+    return tuple((name.strip(), bool(mark)) for name, mark in _FIELD.findall(text))
