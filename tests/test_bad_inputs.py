@@ -24,6 +24,8 @@ from corpus import DATA, Case, Corpus, failure_rows, run_pipeline
 from recipe_assets import WITH_TRIAL_SHOTS
 from wan_dagster.orchestration.assets import product_catalog
 from wan_dagster.core.catalog import WHOLE_ROW, Catalog, CatalogError, load_catalog
+from wan_dagster.core.image_verdicts import ValidationCache
+from wan_dagster.core.ledger import Ledger
 from wan_dagster.orchestration.defs import build_defs, with_recipe
 from wan_dagster.emulator import Emulator
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource, LedgerResource,
@@ -58,6 +60,15 @@ def half_of(sample_image: str) -> Callable[[], bytes]:
     def make() -> bytes:
         data = (DATA / "images" / sample_image).read_bytes()
         return data[: len(data) // 2]
+    return make
+
+
+def damaged_idat(sample_image: str) -> Callable[[], bytes]:
+    """A sample PNG with one byte of its first IDAT chunk's data flipped: a bad disk or copy."""
+    def make() -> bytes:
+        data = (DATA / "images" / sample_image).read_bytes()
+        at = data.index(b"IDAT") + 100
+        return data[:at] + bytes([data[at] ^ 0x40]) + data[at + 1:]
     return make
 
 
@@ -131,6 +142,9 @@ CASES: list[Case] = [
     image_case("truncated PNG cutout", "BAD-CUT-TRUNC", "BAG-3002", "cutout_image",
                "not a readable image (image file is truncated", half_of("BAG-3002_cutout.png"),
                "trunc_cutout.png"),
+    image_case("PNG cutout with a damaged byte in its pixel data", "BAD-CUT-DAMAGED", "BAG-3002",
+               "cutout_image", "not a readable image (broken PNG file (bad CRC-32 in its IDAT",
+               damaged_idat("BAG-3002_cutout.png"), "damaged_cutout.png"),
     image_case("zero-byte cutout", "BAD-CUT-EMPTY", "BAG-3002", "cutout_image",
                "not a readable image (0 bytes)", lambda: b"", "empty.png"),
     image_case("truncated JPEG model image", "BAD-MODEL-TRUNC", "APP-1003", "model_image",
@@ -281,6 +295,19 @@ def catalog(corpus: Path) -> Catalog:
 
 
 # --------------------------------------------------------------------------- row by row
+
+
+def test_the_cached_check_refuses_the_same_rows_with_the_same_messages(
+        corpus: Path, catalog: Catalog, tmp_path: Path) -> None:
+    """With the validation cache each image is read and checked once per content and rule,
+    cold and then from the database: nothing it refuses or accepts may differ."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    for _ in ("cold", "warm"):
+        cached = load_catalog(corpus, recipe=WITH_TRIAL_SHOTS,
+                              cache=ValidationCache(Ledger(url)))
+        assert cached.errors == catalog.errors
+        assert cached.products == catalog.products
+
 
 
 def test_only_the_good_rows_are_products(catalog: Catalog) -> None:
