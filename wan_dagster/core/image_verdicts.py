@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import threading
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -106,6 +107,7 @@ class ValidationCache(PerDatabase):
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
         self._remembered: dict[Hashable, Any] = {}
+        self._this_load: dict[str, str] = {}  # path -> sha256, files looked at since refresh
         #: What was found where: ``decodes`` counts decode verdicts reached (cache misses), ``file_reads``
         #: files hashed, ``row_hits``/``row_misses`` rows answered or not by the cache.
         self.stats: Counter[str] = Counter()
@@ -126,6 +128,7 @@ class ValidationCache(PerDatabase):
         with self._lock:
             self._files.update(files)
             self._decoded.update(decoded)
+            self._this_load = {}
 
     def flush(self) -> None:
         """Store what was learnt since the last flush, in one transaction."""
@@ -149,18 +152,28 @@ class ValidationCache(PerDatabase):
     # ------------------------------------------------------------------ file content hashes
 
     def file_sha256(self, path: str) -> str:
-        """The sha256 of the file at ``path`` (a real path), read only when its size, mtime or
-        inode differ from the last time it was hashed. OSError if it cannot be read."""
+        """The sha256 of the regular file at ``path`` (a real path), read only when its size,
+        mtime or inode differ from the last time it was hashed. Within one load (until the
+        next ``refresh``) a file is looked at once: every row naming it sees the same content,
+        and the row workers make no system call for it again (each one would wait for the GIL
+        behind the others). OSError if it cannot be read or is not a regular file."""
+        known_now = self._this_load.get(path)
+        if known_now is not None:
+            return known_now
         info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path!r} is not a regular file")
         identity = (info.st_size, info.st_mtime_ns, info.st_ino)
         with self._lock:
             known = self._files.get(path)
         if known is not None and known[0] == identity:
+            self._this_load[path] = known[1]
             return known[1]
         digest = _hash_file(path)
         with self._lock:
             self.stats["file_reads"] += 1
             self._files[path] = self._new_files[path] = (identity, digest)
+            self._this_load[path] = digest
         return digest
 
     # ------------------------------------------------------------------ decode verdicts

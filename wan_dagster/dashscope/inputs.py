@@ -109,15 +109,16 @@ def prepare_media(value: object, media: MediaField, *, model: str,
                                       f"image, got {type(value).__name__}"])
     is_data_uri = isinstance(value, str) and value.startswith("data:")
     local = Path(value) if isinstance(value, (str, os.PathLike)) and not is_data_uri else None
-    if local is not None and not local.is_file():
+    store = known_content() if _VALIDATION_ONLY.get() else None
+    digest = _known_sha256(store, local)
+    if local is not None and digest is None and not local.is_file():
         state = "is not a regular file" if local.exists() else "does not exist"
         raise ValidationError(model, [f"{path}: local file {str(local)!r} {state}"])
     if not media.base64_allowed:  # it has to be uploaded: say first what is wrong with it
         raise ValidationError(model, [*_local_problems(value, local, media, path),
                                       _upload_first(path, model, media, local)])
-    store = known_content() if _VALIDATION_ONLY.get() else None
-    if store is not None and (local is not None or isinstance(value, bytes)):
-        return _checked_once(value, local, media, path, model, store)
+    if store is not None and (digest is not None or isinstance(value, bytes)):
+        return _checked_once(value, local, digest, media, path, model, store)
     source: Source
     if isinstance(value, str) and is_data_uri:
         data, source = _decode_data_uri(value, path, model), "data-uri"
@@ -180,14 +181,25 @@ def _embed(data: bytes, source: Source, media: MediaField, path: str, model: str
     return _prepared(mime, problems, data, digest, source, path, model, local)
 
 
-def _checked_once(value: object, local: Path | None, media: MediaField, path: str, model: str,
-                  store: DecodeVerdicts) -> PreparedMedia:
-    """``_embed`` of a local file or bytes under validation only: each content is read and
-    checked once per rule and field in the process (a file's hash comes from the store, so a
-    file checked before is not even read); every other row naming it reuses the outcome."""
-    if local is not None:
-        digest = store.file_sha256(str(local))
-    else:
+def _known_sha256(store: DecodeVerdicts | None, local: Path | None) -> str | None:
+    """The hash of a regular local file from ``store``, if there is one (None: the file is
+    not regular, cannot be read, or there is no store): it stands for the stat that proves the
+    file regular, so a catalog row makes no system call for a file looked at before."""
+    if store is None or local is None:
+        return None
+    try:
+        return store.file_sha256(str(local))
+    except OSError:
+        return None  # the checks without a store say what is wrong with it
+
+
+def _checked_once(value: object, local: Path | None, digest: str | None, media: MediaField,
+                  path: str, model: str, store: DecodeVerdicts) -> PreparedMedia:
+    """``_embed`` of a local file (``digest``: its hash) or bytes under validation only: each
+    content is read and checked once per rule and field in the process (a file's hash comes
+    from the store, so a file checked before is not even read); every other row naming it
+    reuses the outcome."""
+    if digest is None:
         assert isinstance(value, bytes)
         digest = hashlib.sha256(value).hexdigest()
 

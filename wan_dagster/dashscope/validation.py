@@ -119,8 +119,9 @@ class DecodeVerdicts(Protocol):
         when threads ask at once)."""
 
     def file_sha256(self, path: str) -> str:
-        """The sha256 of the local file at ``path``, read only when not known for the file as
-        it is now. OSError if it cannot be read."""
+        """The sha256 of the regular local file at ``path``, read only when not known for the
+        file as it is now. OSError if it cannot be read or is not a regular file (never opened
+        then: a FIFO would block)."""
 
     def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """What ``compute()`` returned for ``key`` (a content's hash and a rule) in this
