@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from .image_integrity import DecodeVerdict, decode_verdict
 from .mediainfo import MediaError, probe_audio, probe_video
 from .registry import (MAX_IMAGE_PIXELS, REGISTRY, AudioRule, ImageRule, MediaField, MediaRule,
-                       ModelSpec, Registry, VideoRule, count_words)
+                       ModelSpec, Param, Registry, VideoRule, count_words)
 
 
 def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = REGISTRY) -> list[str]:
@@ -49,18 +49,22 @@ def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = RE
         if param.parent:
             section = section.get(param.parent) if isinstance(section.get(param.parent), dict) \
                 else {}
-        path = ".".join(filter(None, (param.where, param.parent, param.name)))
-        if section.get(param.name) is None:
+        value = section.get(param.name)
+        if value is None:
             if param.required:
-                problems.append(f"{path}: required by model {spec.name}")
+                problems.append(f"{_param_path(param)}: required by model {spec.name}")
             continue
-        reason = param.check(section[param.name])
+        reason = param.check(value)
         if reason:
-            problems.append(f"{path}: {reason} (model {spec.name})")
+            problems.append(f"{_param_path(param)}: {reason} (model {spec.name})")
     for media in spec.media:
         problems.extend(_check_media_value(spec, media, _media_value(sections["input"], media)))
     problems.extend(_check_shared_words(spec, sections["input"]))
     return problems
+
+
+def _param_path(param: Param) -> str:
+    return ".".join(filter(None, (param.where, param.parent, param.name)))
 
 
 def _check_shared_words(spec: ModelSpec, section: dict[str, Any]) -> list[str]:
