@@ -442,12 +442,18 @@ def _listed(items: Any) -> list[Any] | None:
     return list(items) or None
 
 
+#: Body values that are neither objects nor lists (a request checks hundreds of them per row).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _compact(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """A fresh dict without None values (nested objects too, dropped when left empty), tuples as
     lists: the body carries only fields that were set."""
     out = {}
     for key, value in mapping.items():
-        if isinstance(value, Mapping):
+        if type(value) in _SCALARS:  # most values: no abstract-class check
+            pass
+        elif isinstance(value, Mapping):
             value = _compact(value) or None
         elif isinstance(value, tuple):
             value = list(value)
@@ -462,6 +468,8 @@ def _canonical_json(body: Mapping[str, Any], default: Callable[[Any], Any] | Non
 
 
 def _freeze(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
