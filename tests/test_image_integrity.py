@@ -118,6 +118,16 @@ def test_other_modes_with_transparency_are_read_from_their_first_rows_too(mode: 
     assert "with no transparent pixel" in check_image(opaque, rule, FIELD)[0]
 
 
+def test_an_animated_png_is_judged_by_its_default_image() -> None:
+    frames = [cutout(range(0)) for _ in range(3)]
+    first = cutout(range(0, 1))
+    data = png(first, save_all=True, append_images=frames)
+    assert b"acTL" in data and b"fdAT" in data
+    assert check_image(data, RGBA_CUTOUT_RULE, FIELD) == []
+    opaque = png(cutout(range(0)), save_all=True, append_images=[first])
+    assert "with no transparent pixel" in check_image(opaque, RGBA_CUTOUT_RULE, FIELD)[0]
+
+
 def test_a_cached_catalog_load_judges_these_images_as_the_client_does(tmp_path: Path) -> None:
     """Through load_catalog with the validation cache (each content judged once, the verdict
     kept): the bottom-transparent cutout passes; damaged and opaque ones fail their own rows."""

@@ -34,6 +34,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Filtered bytes of the first rows decoded on their own to look for a transparent pixel.
 _FIRST_ROWS_BYTES = 64 * 1024
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
+#: The chunks besides IHDR and IDAT that decide a pixel's alpha (an animated PNG's frame
+#: chunks are left out: the first rows are those of its default image).
+_TRANSPARENCY_CHUNKS = (b"PLTE", b"tRNS")
 
 
 @dataclass(frozen=True)
@@ -108,13 +111,17 @@ def _first_rows_transparent(chunks: list[tuple[bytes, memoryview]]) -> bool:
     if filtered is None:
         return False
     ahead = itertools.takewhile(lambda chunk: chunk[0] != b"IDAT", chunks[1:])
-    before_data = b"".join(_chunk(kind, bytes(payload)) for kind, payload in ahead)
+    palette = b"".join(_chunk(kind, bytes(payload)) for kind, payload in ahead
+                       if kind in _TRANSPARENCY_CHUNKS)
     first_rows = (_PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">II", width, rows) + header[8:])
-                  + before_data + _chunk(b"IDAT", zlib.compress(filtered, 1))
+                  + palette + _chunk(b"IDAT", zlib.compress(filtered, 1))
                   + _chunk(b"IEND", b""))
-    with Image.open(io.BytesIO(first_rows)) as top:
-        top.load()
-        return _has_transparent_pixel(top)
+    try:
+        with Image.open(io.BytesIO(first_rows)) as top:
+            top.load()
+            return _has_transparent_pixel(top)
+    except (OSError, ValueError, SyntaxError):
+        return False  # e.g. a row filter Pillow refuses: the full decode says so
 
 
 def _inflate_start(payloads: list[memoryview], wanted: int) -> bytes | None:
