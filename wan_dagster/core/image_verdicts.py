@@ -8,7 +8,7 @@ last load; decoding them is most of what validating costs. Here:
 - ``file_sha256``: the sha256 of a file, reread only when its (size, mtime_ns, inode) changed;
 - ``verdict``: ``dashscope.validation.DecodeVerdicts``, the decode verdict per content
   (installed with ``dashscope.validation.decode_verdicts``), under ``DECODE_VERSION``;
-- ``remembered``: what checking one content under one rule found, in memory for the process;
+- ``remembered``: what checking one content under one rule found, in memory for the load;
 - ``rows``/``put_row``: a row's outcome by a key of everything it depends on (the catalog
   computes it, with ``RULES_VERSION`` in it).
 
@@ -129,6 +129,7 @@ class ValidationCache(PerDatabase):
             self._files.update(files)
             self._decoded.update(decoded)
             self._this_load = {}
+            self._remembered = {}
 
     def flush(self) -> None:
         """Store what was learnt since the last flush, in one transaction."""
@@ -198,9 +199,10 @@ class ValidationCache(PerDatabase):
         return known
 
     def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
-        """``compute()``'s result for ``key``, computed once per process (two threads racing
-        both compute it: ``key`` names content and a rule, so they agree). Kept in memory only:
-        it is as cheap to recompute as to store once the decode verdict is known."""
+        """``compute()``'s result for ``key``, computed once per load (until the next
+        ``refresh``; two threads racing both compute it: ``key`` names content and a rule, so
+        they agree). Kept in memory only: once the decode verdict is stored it is as cheap to
+        recompute as to read, and a load whose rows are known asks for none."""
         try:
             return self._remembered[key]  # type: ignore[no-any-return]
         except KeyError:

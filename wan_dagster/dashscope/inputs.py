@@ -196,8 +196,8 @@ def _known_sha256(store: DecodeVerdicts | None, local: Path | None) -> str | Non
 def _checked_once(value: object, local: Path | None, digest: str | None, media: MediaField,
                   path: str, model: str, store: DecodeVerdicts) -> PreparedMedia:
     """``_embed`` of a local file (``digest``: its hash) or bytes under validation only: each
-    content is read and checked once per rule and field in the process (a file's hash comes
-    from the store, so a file checked before is not even read); every other row naming it
+    content is read and checked once per rule and field in a load (a file's hash comes from
+    the store, so a file hashed before is not read to find it); every other row naming it
     reuses the outcome."""
     if digest is None:
         assert isinstance(value, bytes)

@@ -128,8 +128,8 @@ class DecodeVerdicts(Protocol):
         then: a FIFO would block)."""
 
     def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
-        """What ``compute()`` returned for ``key`` (a content's hash and a rule) in this
-        process, else its result, kept: a catalog's rows share images, and each would
+        """What ``compute()`` returned for ``key`` (a content's hash and a rule) earlier in
+        this load, else its result, kept: a catalog's rows share images, and each would
         otherwise read and check the same file again."""
 
 
