@@ -181,22 +181,28 @@ class ValidationCache(PerDatabase):
 
     # ------------------------------------------------------------------ row verdicts
 
-    def rows(self, keys: Iterable[str]) -> dict[str, Any]:
-        """The stored verdicts of those ``keys`` that have one (key -> the JSON value)."""
+    def rows(self, keys: Iterable[str]) -> dict[str, tuple[list[tuple[str, str]], dict[str, str]]]:
+        """The stored verdicts of those ``keys`` that have one: key -> ``(problems,
+        fingerprints)``."""
         wanted = list(dict.fromkeys(keys))
-        found: dict[str, Any] = {}
+        found: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {}
         with self._ledger.transaction() as conn:
             for start in range(0, len(wanted), _KEYS_PER_QUERY):
                 chunk = wanted[start:start + _KEYS_PER_QUERY]
-                found.update((r.key, json.loads(r.verdict)) for r in conn.execute(
-                    sa.select(row_verdicts_table).where(row_verdicts_table.c.key.in_(chunk))))
+                for key, verdict in conn.execute(
+                        sa.select(row_verdicts_table.c.key, row_verdicts_table.c.verdict)
+                        .where(row_verdicts_table.c.key.in_(chunk))):
+                    problems, prints = json.loads(verdict)
+                    found[key] = [tuple(p) for p in problems], prints
         self.stats["row_hits"] += len(found)
         self.stats["row_misses"] += len(wanted) - len(found)
         return found
 
-    def put_row(self, key: str, verdict: Mapping[str, Any] | list[Any]) -> None:
+    def put_row(self, key: str, problems: list[tuple[str, str]], prints: Mapping[str, str]
+                ) -> None:
         with self._lock:
-            self._new_rows[key] = json.dumps(verdict, sort_keys=True, ensure_ascii=False)
+            self._new_rows[key] = json.dumps([problems, prints], sort_keys=True,
+                                             ensure_ascii=False)
 
 
 def _path_key(path: str) -> str:
