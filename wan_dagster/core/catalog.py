@@ -185,7 +185,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     numbers = [n for n, sku in enumerate(all_skus, 1)
                if wanted is None or sku in wanted or f"<row {n}>" in wanted]
     chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
-    rows, suspects = _rows(chosen, images)
+    rows, image_problems, suspects = _rows(chosen, images)
     if cache is not None:
         cache.refresh()
     verdicts = _RowVerdicts(cache, video_defaults, recipe)
@@ -226,14 +226,19 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
         found, prints = verdicts.check(Product(number, *values))
         return outcome(number, values, problems, found, prints)
 
-    cells = [guarded(n, values, lambda: check_cells(n, values, image_problems, suspect))
-             for n, (values, image_problems), suspect in zip(numbers, rows, suspects)]
+    cells = [guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
+                                                    suspect))
+             for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
     verdicts.look_up({n: cell[0] for n, cell in zip(numbers, cells) if isinstance(cell, tuple)})
     outcomes: list[Any] = []
     for n, cell in zip(numbers, cells):
         stored = verdicts.stored(n) if isinstance(cell, tuple) else None
-        outcomes.append(cell if stored is None else guarded(n, cell[0],
-                                                            lambda: outcome(n, *cell, *stored)))
+        if stored is None:
+            outcomes.append(cell)
+        elif not cell[1] and not stored[0]:  # most rows: a product, as the cache says
+            outcomes.append(Product(n, *cell[0], input_fingerprints=MappingProxyType(stored[1])))
+        else:
+            outcomes.append(outcome(n, *cell, *stored))
     todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
     unchecked = todo[max_checks:] if max_checks is not None else []
     todo = todo[:len(todo) - len(unchecked)]
@@ -283,7 +288,10 @@ class _RowVerdicts:
         query pass, before they are checked."""
         if self._cache is None:
             return
-        self._keys = {number: self._key(values) for number, values in rows.items()}
+        values = list(rows.values())
+        digests = zip(*[map(self._file_sha256, [row[index] for row in values])
+                        for index in _IMAGE_FIELDS])
+        self._keys = dict(zip(rows, map(self._key, values, digests)))
         self._known = self._cache.rows(key for key in self._keys.values() if key is not None)
 
     def stored(self, number: int) -> tuple[list[tuple[str, str]], dict[str, str]] | None:
@@ -304,25 +312,23 @@ class _RowVerdicts:
             self._cache.put_row(key, problems, prints)
         return problems, prints
 
-    def _key(self, values: tuple[Any, ...]) -> str | None:
+    def _key(self, values: tuple[Any, ...], digests: tuple[str | None, ...]) -> str | None:
         """A hash of everything a row's verdict depends on, but its number: its values and the
-        content hash of each local image; None when a local image cannot be read (its row is
-        checked, and fails, the long way). ``repr`` of the tuple ends where it ends and escapes
-        every control character, and the digests that follow are fixed-length, one per local
-        image the values name: no two rows share the material."""
-        digests = []
-        for index in _IMAGE_FIELDS:
-            path = values[index]
-            if path is not None and not path.startswith(REMOTE_PREFIXES):
-                digest = self._file_sha256(path)
-                if digest is None:
-                    return None
-                digests.append(digest)
-        material = self._context + repr(values) + "".join(digests)
+        content hashes of its images (``_file_sha256``); None when a local image cannot be
+        read (its row is checked, and fails, the long way). ``repr`` of the tuple ends where
+        it ends and escapes every control character, and the digests that follow are 64
+        characters each, one per local image the values name: no two rows share the
+        material."""
+        if None in digests:
+            return None
+        material = self._context + repr(values) + "".join(digests)  # type: ignore[arg-type]
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def _file_sha256(self, path: str) -> str | None:
-        """Once per file and load (rows share images); None if it cannot be read."""
+    def _file_sha256(self, path: str | None) -> str | None:
+        """The content hash of a local image, once per file and load (rows share images); ""
+        for no image or a remote one, None for a file that cannot be read."""
+        if path is None or path.startswith(REMOTE_PREFIXES):
+            return ""
         if path not in self._hashes:
             assert self._cache is not None
             try:
@@ -572,13 +578,14 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {"video_duration": _seconds, "vid
 
 
 def _rows(frame: pd.DataFrame, images: ImageSources
-          ) -> tuple[list[tuple[tuple[Any, ...], list[tuple[str, str]]]], list[bool]]:
+          ) -> tuple[list[tuple[Any, ...]], dict[int, list[tuple[str, str]]], list[bool]]:
     """Each row's values in ``Product``'s field order (missing and blank text cells as None,
-    image cells resolved) with the problems of its image cells, and whether a vectorised
-    screen flags any of its other cells. Column by column: a cell-by-cell pass through the
-    Arrow strings costs seconds at 100k rows, and rows share their images, each resolved once."""
+    image cells resolved); the problems of the image cells of the rows that have any, by
+    position; and whether a vectorised screen flags any other cell of each row. Column by
+    column: a cell-by-cell pass through the Arrow strings costs seconds at 100k rows, and rows
+    share their images, each resolved once."""
     columns: list[list[Any]] = []
-    problems: list[list[tuple[str, str]]] = [[] for _ in range(len(frame))]
+    problems: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for name in _ROW_FIELDS:
         column = frame[name]
         missing = column.isna()
@@ -586,13 +593,15 @@ def _rows(frame: pd.DataFrame, images: ImageSources
             missing |= column.str.strip().fillna("") == ""
         cells = column.astype(object).where(~missing, None).tolist()
         if name in IMAGE_COLUMNS:
-            answers = {cell: images.resolve(cell) for cell in dict.fromkeys(cells) if cell is not None}
-            for index, cell in enumerate(cells):
-                if cell is not None and answers[cell][1] is not None:
-                    problems[index].append((name, answers[cell][1]))
-            cells = [None if cell is None else answers[cell][0] for cell in cells]
+            answers = {cell: images.resolve(cell) for cell in dict.fromkeys(cells)
+                       if cell is not None}
+            if refused := {cell: problem for cell, (_, problem) in answers.items() if problem}:
+                for index, cell in enumerate(cells):
+                    if cell in refused:
+                        problems[index].append((name, refused[cell]))
+            cells = list(map({cell: path for cell, (path, _) in answers.items()}.get, cells))
         columns.append(cells)
-    return list(zip(zip(*columns), problems)), _suspects(frame)
+    return list(zip(*columns)), problems, _suspects(frame)
 
 
 def _suspects(frame: pd.DataFrame) -> list[bool]:
