@@ -12,6 +12,7 @@ No Dagster imports: the Dagster layer builds its partitions, checks and sensor o
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import math
@@ -19,10 +20,12 @@ import numbers
 import os
 import re
 import stat
+import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -174,71 +177,78 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     others are left out of both products and errors and counted in ``Catalog.unchecked``, so
     that one pass (a sensor tick) stays short whatever the catalog's size."""
     name = os.fspath(source)
-    file_format = _reader(name)  # an unknown format is refused before anything is read
-    frame, misfits = _split_overflow(_parse(name, file_format, _read_source(name, s3_client)))
-    frame, cell_errors = _normalise(frame)
-    images = ImageSources(name, Confinement.for_catalog(name, local_roots, s3_prefixes),
-                          s3_client, cache_dir or DEFAULT_CACHE_DIR)
-    all_skus = [_text(sku) for sku in frame["sku"].tolist()]
-    duplicates = _duplicates(all_skus)
-    wanted = set(skus) if skus is not None else None
-    numbers = [n for n, sku in enumerate(all_skus, 1)
-               if wanted is None or sku in wanted or f"<row {n}>" in wanted]
-    chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
-    rows, image_problems, suspects = _rows(chosen, images)
-    if cache is not None:
-        cache.refresh()
-    verdicts = _RowVerdicts(cache, video_defaults, recipe)
+    # reading and the warm path allocate millions of objects, none in a cycle
+    with _no_cycle_collection():
+        file_format = _reader(name)  # an unknown format is refused before anything is read
+        frame, misfits = _split_overflow(_parse(name, file_format,
+                                                _read_source(name, s3_client)))
+        frame, cell_errors = _normalise(frame)
+        images = ImageSources(name, Confinement.for_catalog(name, local_roots, s3_prefixes),
+                              s3_client, cache_dir or DEFAULT_CACHE_DIR)
+        all_skus = [_text(sku) for sku in frame["sku"].tolist()]
+        duplicates = _duplicates(all_skus)
+        wanted = set(skus) if skus is not None else None
+        numbers = [n for n, sku in enumerate(all_skus, 1)
+                   if wanted is None or sku in wanted or f"<row {n}>" in wanted]
+        chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
+        if cache is not None:
+            cache.refresh()
+        verdicts = _RowVerdicts(cache, video_defaults, recipe)
 
-    def guarded(number: int, values: Sequence[Any], check: Callable[[], Any]) -> Any:
-        try:
-            return check()
-        except Exception as exc:  # a cell no rule foresaw must still fail only its own row
-            return [RowError(number, values[0], WHOLE_ROW,
-                             f"could not be checked ({type(exc).__name__}: {exc})")]
+        def guarded(number: int, values: Sequence[Any], check: Callable[[], Any]) -> Any:
+            try:
+                return check()
+            except Exception as exc:  # a cell no rule foresaw must fail only its own row
+                return [RowError(number, values[0], WHOLE_ROW,
+                                 f"could not be checked ({type(exc).__name__}: {exc})")]
 
-    def check_cells(number: int, values: tuple[Any, ...], image_problems: list[tuple[str, str]],
-                    suspect: bool) -> tuple[tuple[Any, ...], list[tuple[str, str]]] | list[RowError]:
-        """The row's values (images resolved) and its cells' problems, or its errors if its
-        cells cannot even be read as a row."""
-        sku = values[0]
-        if number in misfits:  # its cells are shifted: checking them would only add noise
-            return [RowError(number, sku, column, rule)
-                    for column, rule in [misfits[number], *duplicates.get(number, [])]]
-        known = cell_errors.get(number, []) + duplicates.get(number, [])
-        if suspect:  # a vectorised screen flagged a cell: the per-cell rules say which and why
-            known = _cell_problems(dict(zip(_ROW_FIELDS, values)), known)
-        return values, known + image_problems
+        def check_cells(number: int, values: tuple[Any, ...],
+                        image_problems: list[tuple[str, str]], suspect: bool
+                        ) -> tuple[tuple[Any, ...], list[tuple[str, str]]] | list[RowError]:
+            """The row's values (images resolved) and its cells' problems, or its errors if its
+            cells cannot even be read as a row."""
+            sku = values[0]
+            if number in misfits:  # its cells are shifted: checking them would only add noise
+                return [RowError(number, sku, column, rule)
+                        for column, rule in [misfits[number], *duplicates.get(number, [])]]
+            known = cell_errors.get(number, []) + duplicates.get(number, [])
+            if suspect:  # a vectorised screen flagged a cell: the per-cell rules say which, why
+                known = _cell_problems(dict(zip(_ROW_FIELDS, values)), known)
+            return values, known + image_problems
 
-    def outcome(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]],
-                found: list[tuple[str, str]], prints: Mapping[str, str]
-                ) -> Product | list[RowError]:
-        """The row's product, or its errors: its cells' problems, then its requests' problems
-        on the columns whose cells passed (the others' are consequences)."""
-        failed = {column for column, _ in problems}
-        problems = problems + [(column, rule) for column, rule in found if column not in failed]
-        if problems:
-            return [RowError(number, values[0], column, rule) for column, rule in problems]
-        return Product(number, *values, input_fingerprints=MappingProxyType(prints))
+        def outcome(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]],
+                    found: list[tuple[str, str]], prints: Mapping[str, str]
+                    ) -> Product | list[RowError]:
+            """The row's product, or its errors: its cells' problems, then its requests' problems
+            on the columns whose cells passed (the others' are consequences)."""
+            failed = {column for column, _ in problems}
+            problems = problems + [(column, rule) for column, rule in found
+                                   if column not in failed]
+            if problems:
+                return [RowError(number, values[0], column, rule) for column, rule in problems]
+            return Product(number, *values, input_fingerprints=MappingProxyType(prints))
 
-    def check_requests(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]]
-                       ) -> Product | list[RowError]:
-        found, prints = verdicts.check(Product(number, *values))
-        return outcome(number, values, problems, found, prints)
+        def check_requests(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]]
+                           ) -> Product | list[RowError]:
+            found, prints = verdicts.check(Product(number, *values))
+            return outcome(number, values, problems, found, prints)
 
-    cells = [guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
-                                                    suspect))
-             for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
-    verdicts.look_up({n: cell[0] for n, cell in zip(numbers, cells) if isinstance(cell, tuple)})
-    outcomes: list[Any] = []
-    for n, cell in zip(numbers, cells):
-        stored = verdicts.stored(n) if isinstance(cell, tuple) else None
-        if stored is None:
-            outcomes.append(cell)
-        elif not cell[1] and not stored[0]:  # most rows: a product, as the cache says
-            outcomes.append(Product(n, *cell[0], input_fingerprints=MappingProxyType(stored[1])))
-        else:
-            outcomes.append(outcome(n, *cell, *stored))
+        rows, image_problems, suspects = _rows(chosen, images)
+        cells = [guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
+                                                        suspect))
+                 for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
+        verdicts.look_up({n: cell[0] for n, cell in zip(numbers, cells)
+                          if isinstance(cell, tuple)})
+        outcomes: list[Any] = []
+        for n, cell in zip(numbers, cells):
+            stored = verdicts.stored(n) if isinstance(cell, tuple) else None
+            if stored is None:
+                outcomes.append(cell)
+            elif not cell[1] and not stored[0]:  # most rows: a product, as the cache says
+                outcomes.append(Product(n, *cell[0],
+                                        input_fingerprints=MappingProxyType(stored[1])))
+            else:
+                outcomes.append(outcome(n, *cell, *stored))
     todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
     unchecked = todo[max_checks:] if max_checks is not None else []
     todo = todo[:len(todo) - len(unchecked)]
@@ -259,6 +269,32 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     return Catalog(name, tuple(products), tuple(errors), len(all_skus),
                    MappingProxyType({c: str(t) for c, t in frame.dtypes.items()}),
                    tuple(usable), frame, len(unchecked))
+
+
+_collection_lock = threading.Lock()
+_collection_paused = 0  # loads inside _no_cycle_collection, across threads
+_collection_was_enabled = True  # as the first of them found it
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a load builds its rows: it allocates a few million
+    objects, none in a cycle, and the collector would traverse all of them again and again
+    (a third of a warm load's CPU). Reference counting still frees everything; collection
+    resumes when the last load in the process leaves."""
+    global _collection_paused, _collection_was_enabled
+    with _collection_lock:
+        if _collection_paused == 0:
+            _collection_was_enabled = gc.isenabled()
+        _collection_paused += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _collection_lock:
+            _collection_paused -= 1
+            if _collection_paused == 0 and _collection_was_enabled:
+                gc.enable()
 
 
 #: What a row's verdict depends on, of its Product: all but its place and its result; the
