@@ -201,6 +201,17 @@ def test_an_image_rewritten_in_place_is_caught_on_a_warm_load(sample, url):
     assert cache.stats["file_reads"] == 1
 
 
+def test_a_file_touched_but_unchanged_is_hashed_once(sample, url):
+    """A new mtime makes a load hash the file again; its rows are still answered from the
+    cache (same content), and the new stat is stored, so the next load reads nothing."""
+    load_catalog(sample, cache=cache_of(url))
+    (sample.parent / rows(sample).iloc[0]["cutout_image"]).touch()
+    for reads in (1, 0):
+        cache = cache_of(url)
+        load_catalog(sample, cache=cache)
+        assert cache.stats["file_reads"] == reads and cache.stats["row_misses"] == 0
+
+
 def test_a_bounded_load_keeps_its_verdicts_and_the_next_one_goes_on(sample, url):
     """``max_checks`` rows the cache does not know are checked, their verdicts stored; the other
     rows are neither products nor errors, and the next load checks the next ones."""

@@ -263,6 +263,8 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                 outcomes[i] = done
             if cache is not None:
                 cache.flush()
+    if cache is not None:  # files hashed again by a load that checked no row
+        cache.flush()
     products = [done for done in outcomes if isinstance(done, Product)]
     errors = [error for done in outcomes if isinstance(done, list) for error in done]
     usable = dict.fromkeys(sku for sku in all_skus if _usable_key(sku))
