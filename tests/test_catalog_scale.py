@@ -234,6 +234,25 @@ def test_a_bounded_load_keeps_its_verdicts_and_the_next_one_goes_on(sample, url)
     assert part.products == whole.products and part.errors == whole.errors
 
 
+def test_a_bounded_load_does_not_hash_the_images_of_rows_far_past_its_bound(sample, url,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    """A new catalog's first bounded load hashes the images of its first blocks of rows only
+    (the rest could be gigabytes), and later loads go on."""
+    import wan_dagster.core.catalog as catalog
+
+    whole = cache_of(f"sqlite:///{tmp_path / 'whole.db'}")
+    everything = load_catalog(sample, cache=whole)
+    monkeypatch.setattr(catalog, "LOOKUP_ROWS", 10)
+    first = cache_of(url)
+    part = load_catalog(sample, cache=first, max_checks=5)
+    assert part.unchecked == 33 - 5
+    assert 0 < first.stats["file_reads"] < whole.stats["file_reads"]
+    while part.unchecked:
+        part = load_catalog(sample, cache=cache_of(url), max_checks=5)
+    assert part.products == everything.products and part.errors == everything.errors
+
+
 def test_a_new_catalogs_first_ticks_are_bounded_and_ask_for_each_run_once(sample, url, capsys):
     """A tick validates at most ``rows_per_tick`` new rows, registers and asks runs for those,
     says how far it got, and the next tick goes on from the database: every valid SKU is

@@ -88,6 +88,10 @@ ROW_WORKERS = min(8, os.cpu_count() or 1)
 #: Rows checked between two writes of the validation cache: a load cut short (a crash, a
 #: sensor tick's timeout) loses at most this many rows' work.
 FLUSH_ROWS = 2000
+#: Rows whose keys are computed and looked up at once: a load bounded by ``max_checks`` stops
+#: after the block where it found enough unknown rows, so that a new catalog's first sensor
+#: tick does not hash every image of the catalog.
+LOOKUP_ROWS = 10_000
 
 
 class CatalogError(Exception):
@@ -174,8 +178,9 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     or image unchanged since is not checked again; what a load learns is stored every
     ``FLUSH_ROWS`` rows, so a load cut short keeps most of its work. ``max_checks``: build the
     requests of at most this many rows the cache does not know (the first in file order); the
-    others are left out of both products and errors and counted in ``Catalog.unchecked``, so
-    that one pass (a sensor tick) stays short whatever the catalog's size."""
+    others are left out of both products and errors and counted in ``Catalog.unchecked``, and
+    blocks of ``LOOKUP_ROWS`` rows past them are not even looked up (their images not hashed),
+    so that one pass (a sensor tick) stays short whatever the catalog's size."""
     name = os.fspath(source)
     # reading and the warm path allocate millions of objects, none in a cycle
     with _no_cycle_collection():
@@ -237,18 +242,22 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
         cells = [guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
                                                         suspect))
                  for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
-        verdicts.look_up({n: cell[0] for n, cell in zip(numbers, cells)
-                          if isinstance(cell, tuple)})
         outcomes: list[Any] = []
-        for n, cell in zip(numbers, cells):
-            stored = verdicts.stored(n) if isinstance(cell, tuple) else None
-            if stored is None:
-                outcomes.append(cell)
-            elif not cell[1] and not stored[0]:  # most rows: a product, as the cache says
-                outcomes.append(Product(n, *cell[0],
-                                        input_fingerprints=MappingProxyType(stored[1])))
-            else:
-                outcomes.append(outcome(n, *cell, *stored))
+        misses = 0  # rows to check the long way
+        for start in range(0, len(cells), LOOKUP_ROWS):
+            block = list(zip(numbers[start:start + LOOKUP_ROWS], cells[start:start + LOOKUP_ROWS]))
+            if max_checks is None or misses < max_checks:  # else not even their images hashed
+                verdicts.look_up({n: cell[0] for n, cell in block if isinstance(cell, tuple)})
+            for n, cell in block:
+                stored = verdicts.stored(n) if isinstance(cell, tuple) else None
+                if stored is None:
+                    outcomes.append(cell)
+                    misses += isinstance(cell, tuple)
+                elif not cell[1] and not stored[0]:  # most rows: a product, as the cache says
+                    outcomes.append(Product(n, *cell[0],
+                                            input_fingerprints=MappingProxyType(stored[1])))
+                else:
+                    outcomes.append(outcome(n, *cell, *stored))
     todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
     unchecked = todo[max_checks:] if max_checks is not None else []
     todo = todo[:len(todo) - len(unchecked)]
@@ -323,14 +332,16 @@ class _RowVerdicts:
 
     def look_up(self, rows: Mapping[int, tuple[Any, ...]]) -> None:
         """Fetch the stored verdicts of these rows (number -> values, images resolved) in one
-        query pass, before they are checked."""
+        query pass, before they are checked; only these rows' verdicts are stored once
+        checked."""
         if self._cache is None:
             return
         values = list(rows.values())
         digests = zip(*[map(self._file_sha256, [row[index] for row in values])
                         for index in _IMAGE_FIELDS])
-        self._keys = dict(zip(rows, map(self._key, values, digests)))
-        self._known = self._cache.rows(key for key in self._keys.values() if key is not None)
+        keys = dict(zip(rows, map(self._key, values, digests)))
+        self._keys.update(keys)
+        self._known.update(self._cache.rows(key for key in keys.values() if key is not None))
 
     def stored(self, number: int) -> tuple[list[tuple[str, str]], dict[str, str]] | None:
         """``(problems, fingerprints)`` of the row if the cache knows its verdict."""
