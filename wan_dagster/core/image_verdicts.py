@@ -204,9 +204,9 @@ class ValidationCache(PerDatabase):
 
 def _verdict_text(problems: list[tuple[str, str]], prints: Mapping[str, str]) -> str:
     """A row's verdict as stored: for most rows (no problem) ``asset=fingerprint`` lines, which
-    read back several times faster than JSON; else JSON (a list, so the forms cannot be
-    mistaken for each other)."""
-    if not problems and all("=" not in name and "\n" not in name + value
+    read back several times faster than JSON; else JSON, a list: it starts with "[", which the
+    line form never does."""
+    if not problems and all("=" not in name and "\n" not in name + value and name[:1] != "["
                             for name, value in prints.items()):
         return "\n".join(f"{name}={value}" for name, value in sorted(prints.items()))
     return json.dumps([problems, prints], sort_keys=True, ensure_ascii=False)
