@@ -279,3 +279,24 @@ def test_a_new_catalogs_first_ticks_are_bounded_and_ask_for_each_run_once(sample
         assert instance.get_dynamic_partitions("sku") == valid
         last = tick(defs, instance, cursor, sensor)
         assert last.run_requests == [] and "unchanged" in last.skip_message
+
+
+def test_a_load_leaves_the_cycle_collector_as_it_found_it(sample, tmp_path):
+    """The load pauses Python's cycle collector while it builds its rows; afterwards, and
+    after a load that fails, it runs again (and stays off where the process had it off)."""
+    import gc
+
+    from wan_dagster.core.catalog import CatalogError
+
+    load_catalog(sample)
+    assert gc.isenabled()
+    (tmp_path / "bad.csv").write_text("not,a,catalog\n")
+    with pytest.raises(CatalogError):
+        load_catalog(tmp_path / "bad.csv")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_catalog(sample)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
