@@ -1,5 +1,6 @@
 """Catalog work at scale: load + validate cold and warm, a one-SKU run's catalog work, the
-catalog sensor's tick with nothing changed and its cursor, on a generated 100k-row catalog
+catalog sensor's tick with nothing changed and its cursor, and its first ticks on a catalog it
+has never seen (bounded, until every SKU is registered), on a generated 100k-row catalog
 (not a test). The uncached path (every row's requests built, every image decoded: the work
 before the validation cache) is measured in the same run on a smaller catalog (it takes
 ~8 ms a row) and reported per row beside the cached path's.
@@ -106,6 +107,31 @@ def old_digest(current: dict[str, str], order: Sequence[str], first: str, last: 
     return hashlib.sha256("|".join(current.get(k, "") for k in keys).encode()).hexdigest()[:16]
 
 
+def first_ticks(catalog: Path, url: str, valid: int, before: str) -> None:
+    """The sensor's ticks on a catalog no load has seen (an empty database: every row and
+    image new), each bounded by ``ROWS_PER_TICK``, until every valid SKU is a partition."""
+    import dagster as dg
+
+    from wan_dagster.orchestration.sensors import ROWS_PER_TICK
+
+    seconds: list[float] = []
+    cursor = None
+    with dg.instance_for_test() as instance:
+        while len(instance.get_dynamic_partitions("sku")) < valid and len(seconds) < 1000:
+            tick_s, tick = timed(lambda: sensor_tick(catalog, url, instance, cursor))
+            seconds.append(tick_s)
+            for request in tick.dynamic_partitions_requests:
+                instance.add_dynamic_partitions(request.partitions_def_name,
+                                                list(request.partition_keys))
+            cursor = tick.cursor
+    cpu = CPU[-len(seconds):]
+    longest = max(range(len(seconds)), key=seconds.__getitem__)
+    report(f"sensor's first ticks on a new catalog, {ROWS_PER_TICK:,} new rows a tick",
+           f"one tick: {before} (a full cold load)",
+           f"first tick {seconds[0]:.1f} s ({cpu[0]:.1f} s), longest {seconds[longest]:.1f} s "
+           f"({cpu[longest]:.1f} s); {len(seconds)} ticks, {sum(seconds):.0f} s in all")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
@@ -172,6 +198,7 @@ def main() -> None:
                f"{tick_s:.1f} s ({CPU[-1]:.1f} s)", f"{(estimate + old_digest_s) / tick_s:.0f}x")
         report("sensor cursor", f"{len(json.dumps(current)) / 1e6:.1f} MB (JSON of every SKU)",
                f"{len(first.cursor or '')} bytes")
+        first_ticks(big, f"sqlite:///{work / 'new-ledger.db'}", len(cold.products), before)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

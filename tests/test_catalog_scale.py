@@ -128,8 +128,11 @@ def test_a_run_checks_only_its_own_rows_but_still_refuses_duplicates(sample, tmp
 # --------------------------------------------------------------------------- the sensor
 
 
-def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
-    sensor = defs.get_sensor_def("catalog_sensor")
+def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None,
+         sensor: dg.SensorDefinition | None = None):
+    """One tick of ``sensor`` (default: the definitions' catalog sensor), its partitions
+    added as Dagster would."""
+    sensor = sensor or defs.get_sensor_def("catalog_sensor")
     with dg.partition_loading_context(dynamic_partitions_store=instance), \
             dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
                                     resources={"catalog": defs.resources["catalog"]}) as context:
@@ -182,3 +185,118 @@ def test_sensor_takes_over_a_cursor_of_the_json_kind(sample, url):
         assert [r.partition_key for r in result.run_requests] == [next(iter(valid))]
         assert len(result.cursor) < 100
         assert tick(defs, instance, result.cursor).run_requests == []
+
+
+def test_an_image_rewritten_in_place_is_caught_on_a_warm_load(sample, url):
+    """Same path, same size, new content: the file's stat changed, so it is hashed again and
+    its rows are checked again, whatever their cells say."""
+    load_catalog(sample, cache=cache_of(url))
+    victim = rows(sample).iloc[0]
+    image = sample.parent / victim["cutout_image"]
+    image.write_bytes(b"\0" * image.stat().st_size)
+    cache = cache_of(url)
+    catalog = load_catalog(sample, cache=cache)
+    [error] = catalog.invalid_skus[victim["sku"]]
+    assert error.column == "cutout_image" and "not a readable image" in error.rule
+    assert cache.stats["file_reads"] == 1
+
+
+def test_a_file_touched_but_unchanged_is_hashed_once(sample, url):
+    """A new mtime makes a load hash the file again; its rows are still answered from the
+    cache (same content), and the new stat is stored, so the next load reads nothing."""
+    load_catalog(sample, cache=cache_of(url))
+    (sample.parent / rows(sample).iloc[0]["cutout_image"]).touch()
+    for reads in (1, 0):
+        cache = cache_of(url)
+        load_catalog(sample, cache=cache)
+        assert cache.stats["file_reads"] == reads and cache.stats["row_misses"] == 0
+
+
+def test_a_bounded_load_keeps_its_verdicts_and_the_next_one_goes_on(sample, url):
+    """``max_checks`` rows the cache does not know are checked, their verdicts stored; the other
+    rows are neither products nor errors, and the next load checks the next ones."""
+    whole = load_catalog(sample)
+    seen: set[int] = set()
+    loads = 0
+    while True:
+        cache = cache_of(url)
+        part = load_catalog(sample, cache=cache, max_checks=10)
+        loads += 1
+        done = {p.row for p in part.products} | {e.row for e in part.errors}
+        assert len(done) + part.unchecked == whole.row_count
+        assert cache.stats["row_hits"] >= len(seen)  # what earlier loads checked is kept
+        assert done >= seen
+        seen = done
+        if not part.unchecked:
+            break
+        assert cache.stats["row_misses"] > 10
+    assert loads == 4  # 33 rows, 10 at a time
+    assert part.products == whole.products and part.errors == whole.errors
+
+
+def test_a_bounded_load_does_not_hash_the_images_of_rows_far_past_its_bound(sample, url,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    """A new catalog's first bounded load hashes the images of its first blocks of rows only
+    (the rest could be gigabytes), and later loads go on."""
+    import wan_dagster.core.catalog as catalog
+
+    whole = cache_of(f"sqlite:///{tmp_path / 'whole.db'}")
+    everything = load_catalog(sample, cache=whole)
+    monkeypatch.setattr(catalog, "LOOKUP_ROWS", 10)
+    first = cache_of(url)
+    part = load_catalog(sample, cache=first, max_checks=5)
+    assert part.unchecked == 33 - 5
+    assert 0 < first.stats["file_reads"] < whole.stats["file_reads"]
+    while part.unchecked:
+        part = load_catalog(sample, cache=cache_of(url), max_checks=5)
+    assert part.products == everything.products and part.errors == everything.errors
+
+
+def test_a_new_catalogs_first_ticks_are_bounded_and_ask_for_each_run_once(sample, url, capsys):
+    """A tick validates at most ``rows_per_tick`` new rows, registers and asks runs for those,
+    says how far it got, and the next tick goes on from the database: every valid SKU is
+    registered and asked for exactly once."""
+    from wan_dagster.orchestration.sensors import build_catalog_sensor
+
+    defs = build_defs(catalog=CatalogResource(path=str(sample), cache_url=url))
+    sensor = build_catalog_sensor(defs.get_sensor_def("catalog_sensor").job, rows_per_tick=10)
+    valid = [p.sku for p in load_catalog(sample).products]
+    asked: list[str] = []
+    cursor = None
+    with dg.instance_for_test() as instance:
+        for _ in range(4):
+            result = tick(defs, instance, cursor, sensor)
+            order = instance.get_dynamic_partitions("sku")
+            for run in result.run_requests:
+                first = run.partition_key or run.tags["dagster/asset_partition_range_start"]
+                last = run.partition_key or run.tags["dagster/asset_partition_range_end"]
+                asked += order[order.index(first):order.index(last) + 1]
+            cursor = result.cursor
+        logged = capsys.readouterr().err  # the tick's log
+        assert "validated 30 of 33 rows; continuing next tick" in logged
+        assert sorted(asked) == sorted(valid)  # each SKU asked for once
+        assert instance.get_dynamic_partitions("sku") == valid
+        last = tick(defs, instance, cursor, sensor)
+        assert last.run_requests == [] and "unchanged" in last.skip_message
+
+
+def test_a_load_leaves_the_cycle_collector_as_it_found_it(sample, tmp_path):
+    """The load pauses Python's cycle collector while it builds its rows; afterwards, and
+    after a load that fails, it runs again (and stays off where the process had it off)."""
+    import gc
+
+    from wan_dagster.core.catalog import CatalogError
+
+    load_catalog(sample)
+    assert gc.isenabled()
+    (tmp_path / "bad.csv").write_text("not,a,catalog\n")
+    with pytest.raises(CatalogError):
+        load_catalog(tmp_path / "bad.csv")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_catalog(sample)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -12,6 +12,7 @@ No Dagster imports: the Dagster layer builds its partitions, checks and sensor o
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import math
@@ -19,10 +20,12 @@ import numbers
 import os
 import re
 import stat
+import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -82,6 +85,13 @@ DAGSTER_MULTI_PARTITION_CHARACTERS = ("|", ",", "[", "]")
 
 #: Threads validating rows at once.
 ROW_WORKERS = min(8, os.cpu_count() or 1)
+#: Rows checked between two writes of the validation cache: a load cut short (a crash, a
+#: sensor tick's timeout) loses at most this many rows' work.
+FLUSH_ROWS = 2000
+#: Rows whose keys are computed and looked up at once: a load bounded by ``max_checks`` stops
+#: after the block where it found enough unknown rows, so that a new catalog's first sensor
+#: tick does not hash every image of the catalog.
+LOOKUP_ROWS = 10_000
 
 
 class CatalogError(Exception):
@@ -125,6 +135,8 @@ class Catalog:
     #: Every distinct usable SKU, valid or not, in file order: the partition keys.
     skus: tuple[str, ...]
     frame: pd.DataFrame = field(repr=False, compare=False)
+    #: Rows left unchecked, in neither ``products`` nor ``errors`` (``max_checks`` ran out).
+    unchecked: int = 0
 
     @cached_property
     def by_sku(self) -> dict[str, Product]:
@@ -152,7 +164,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO,
                  local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = (),
                  skus: Collection[str] | None = None, cache: ValidationCache | None = None,
-                 recipe: Recipe = DEFAULT_RECIPE) -> Catalog:
+                 recipe: Recipe = DEFAULT_RECIPE, max_checks: int | None = None) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
     catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
@@ -163,72 +175,141 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     ``skus``: check only the rows of these SKUs (a run's own); the whole table is still read,
     every SKU listed in ``Catalog.skus`` and duplicates found across all rows. ``cache``: what
     earlier loads learnt (file hashes, decode and row verdicts), used and added to, so a row
-    or image unchanged since is not checked again."""
+    or image unchanged since is not checked again; what a load learns is stored every
+    ``FLUSH_ROWS`` rows, so a load cut short keeps most of its work. ``max_checks``: build the
+    requests of at most this many rows the cache does not know (the first in file order); the
+    others are left out of both products and errors and counted in ``Catalog.unchecked``, and
+    blocks of ``LOOKUP_ROWS`` rows past them are not even looked up (their images not hashed),
+    so that one pass (a sensor tick) stays short whatever the catalog's size."""
     name = os.fspath(source)
-    file_format = _reader(name)  # an unknown format is refused before anything is read
-    frame, misfits = _split_overflow(_parse(name, file_format, _read_source(name, s3_client)))
-    frame, cell_errors = _normalise(frame)
-    images = ImageSources(name, Confinement.for_catalog(name, local_roots, s3_prefixes),
-                          s3_client, cache_dir or DEFAULT_CACHE_DIR)
-    all_skus = [_text(sku) for sku in frame["sku"].tolist()]
-    duplicates = _duplicates(all_skus)
-    wanted = set(skus) if skus is not None else None
-    numbers = [n for n, sku in enumerate(all_skus, 1)
-               if wanted is None or sku in wanted or f"<row {n}>" in wanted]
-    chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
-    records = _records(chosen)
-    if cache is not None:
-        cache.refresh()
-    verdicts = _RowVerdicts(cache, video_defaults, recipe)
+    # reading and the warm path allocate millions of objects, none in a cycle
+    with _no_cycle_collection():
+        file_format = _reader(name)  # an unknown format is refused before anything is read
+        frame, misfits = _split_overflow(_parse(name, file_format,
+                                                _read_source(name, s3_client)))
+        frame, cell_errors = _normalise(frame)
+        images = ImageSources(name, Confinement.for_catalog(name, local_roots, s3_prefixes),
+                              s3_client, cache_dir or DEFAULT_CACHE_DIR)
+        all_skus = [_text(sku) for sku in frame["sku"].tolist()]
+        duplicates = _duplicates(all_skus)
+        wanted = set(skus) if skus is not None else None
+        numbers = [n for n, sku in enumerate(all_skus, 1)
+                   if wanted is None or sku in wanted or f"<row {n}>" in wanted]
+        chosen = frame if wanted is None else frame.iloc[[n - 1 for n in numbers]]
+        if cache is not None:
+            cache.refresh()
+        verdicts = _RowVerdicts(cache, video_defaults, recipe)
 
-    def guarded(number: int, record: Mapping[str, Any], check: Callable[[], Any]) -> Any:
-        try:
-            return check()
-        except Exception as exc:  # a cell no rule foresaw must still fail only its own row
-            return [RowError(number, _text(record["sku"]), WHOLE_ROW,
-                             f"could not be checked ({type(exc).__name__}: {exc})")]
+        def guarded(number: int, values: Sequence[Any], check: Callable[[], Any]) -> Any:
+            try:
+                return check()
+            except Exception as exc:  # a cell no rule foresaw must fail only its own row
+                return [RowError(number, values[0], WHOLE_ROW,
+                                 f"could not be checked ({type(exc).__name__}: {exc})")]
 
-    def check_cells(number: int, record: Mapping[str, Any]
-                    ) -> tuple[Product, list[tuple[str, str]]] | list[RowError]:
-        if number in misfits:  # its cells are shifted: checking them would only add noise
-            return [RowError(number, _text(record["sku"]), column, rule)
-                    for column, rule in [misfits[number], *duplicates.get(number, [])]]
-        known = cell_errors.get(number, []) + duplicates.get(number, [])
-        return _check_cells(number, record, images, known)
+        def check_cells(number: int, values: tuple[Any, ...],
+                        image_problems: list[tuple[str, str]], suspect: bool
+                        ) -> tuple[tuple[Any, ...], list[tuple[str, str]]] | list[RowError]:
+            """The row's values (images resolved) and its cells' problems, or its errors if its
+            cells cannot even be read as a row."""
+            sku = values[0]
+            if number in misfits:  # its cells are shifted: checking them would only add noise
+                return [RowError(number, sku, column, rule)
+                        for column, rule in [misfits[number], *duplicates.get(number, [])]]
+            known = cell_errors.get(number, []) + duplicates.get(number, [])
+            if suspect:  # a vectorised screen flagged a cell: the per-cell rules say which, why
+                known = _cell_problems(dict(zip(_ROW_FIELDS, values)), known)
+            return values, known + image_problems
 
-    def check_requests(draft: Product, problems: list[tuple[str, str]]
-                       ) -> Product | list[RowError]:
-        failed = {column for column, _ in problems}
-        found, prints = verdicts.check(draft)
-        problems = problems + [(column, rule) for column, rule in found if column not in failed]
-        if problems:
-            return [RowError(draft.row, draft.sku, column, rule) for column, rule in problems]
-        return Product(**{**vars(draft), "input_fingerprints": MappingProxyType(prints)})
+        def outcome(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]],
+                    found: list[tuple[str, str]], prints: Mapping[str, str]
+                    ) -> Product | list[RowError]:
+            """The row's product, or its errors: its cells' problems, then its requests' problems
+            on the columns whose cells passed (the others' are consequences)."""
+            failed = {column for column, _ in problems}
+            problems = problems + [(column, rule) for column, rule in found
+                                   if column not in failed]
+            if problems:
+                return [RowError(number, values[0], column, rule) for column, rule in problems]
+            return Product(number, *values, input_fingerprints=MappingProxyType(prints))
 
-    cells = [guarded(n, r, lambda: check_cells(n, r)) for n, r in zip(numbers, records)]
-    verdicts.look_up([cell[0] for cell in cells if isinstance(cell, tuple)])
-    outcomes: list[Any] = [
-        cell if isinstance(cell, list) or not verdicts.known(cell[0])
-        else guarded(n, r, lambda: check_requests(*cell))
-        for n, r, cell in zip(numbers, records, cells)]
-    todo = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, tuple)]
+        def check_requests(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]]
+                           ) -> Product | list[RowError]:
+            found, prints = verdicts.check(Product(number, *values))
+            return outcome(number, values, problems, found, prints)
+
+        rows, image_problems, suspects = _rows(chosen, images)
+        cells = [guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
+                                                        suspect))
+                 for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
+        outcomes: list[Any] = []
+        misses = 0  # rows to check the long way
+        for start in range(0, len(cells), LOOKUP_ROWS):
+            block = list(zip(numbers[start:start + LOOKUP_ROWS], cells[start:start + LOOKUP_ROWS]))
+            if max_checks is None or misses < max_checks:  # else not even their images hashed
+                verdicts.look_up({n: cell[0] for n, cell in block if isinstance(cell, tuple)})
+            for n, cell in block:
+                stored = verdicts.stored(n) if isinstance(cell, tuple) else None
+                if stored is None:
+                    outcomes.append(cell)
+                    misses += isinstance(cell, tuple)
+                elif not cell[1] and not stored[0]:  # most rows: a product, as the cache says
+                    outcomes.append(Product(n, *cell[0],
+                                            input_fingerprints=MappingProxyType(stored[1])))
+                else:
+                    outcomes.append(outcome(n, *cell, *stored))
+    todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
+    unchecked = todo[max_checks:] if max_checks is not None else []
+    todo = todo[:len(todo) - len(unchecked)]
     # Rows are independent and mostly image decoding and S3 downloads, which release the GIL.
     with ThreadPoolExecutor(max_workers=ROW_WORKERS) as pool:
-        checked = pool.map(lambda i: guarded(numbers[i], records[i],
-                                             lambda: check_requests(*cells[i])), todo)
-        for i, outcome in zip(todo, checked):
-            outcomes[i] = outcome
-    if cache is not None:
+        for start in range(0, len(todo), FLUSH_ROWS):
+            part = todo[start:start + FLUSH_ROWS]
+            checked = pool.map(lambda i: guarded(numbers[i], cells[i][0],
+                                                 lambda: check_requests(numbers[i], *cells[i])),
+                               part)
+            for i, done in zip(part, checked):
+                outcomes[i] = done
+            if cache is not None:
+                cache.flush()
+    if cache is not None:  # files hashed again by a load that checked no row
         cache.flush()
-    products = [outcome for outcome in outcomes if isinstance(outcome, Product)]
-    errors = [error for outcome in outcomes if isinstance(outcome, list) for error in outcome]
+    products = [done for done in outcomes if isinstance(done, Product)]
+    errors = [error for done in outcomes if isinstance(done, list) for error in done]
     usable = dict.fromkeys(sku for sku in all_skus if _usable_key(sku))
     return Catalog(name, tuple(products), tuple(errors), len(all_skus),
                    MappingProxyType({c: str(t) for c, t in frame.dtypes.items()}),
-                   tuple(usable), frame)
+                   tuple(usable), frame, len(unchecked))
 
 
-#: What a row's verdict depends on, of its Product: all but its place and its result.
+_collection_lock = threading.Lock()
+_collection_paused = 0  # loads inside _no_cycle_collection, across threads
+_collection_was_enabled = True  # as the first of them found it
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a load builds its rows: it allocates a few million
+    objects, none in a cycle, and the collector would traverse all of them again and again
+    (a third of a warm load's CPU). Reference counting still frees everything; collection
+    resumes when the last load in the process leaves."""
+    global _collection_paused, _collection_was_enabled
+    with _collection_lock:
+        if _collection_paused == 0:
+            _collection_was_enabled = gc.isenabled()
+        _collection_paused += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _collection_lock:
+            _collection_paused -= 1
+            if _collection_paused == 0 and _collection_was_enabled:
+                gc.enable()
+
+
+#: What a row's verdict depends on, of its Product: all but its place and its result; the
+#: order of ``Product``'s fields, so that ``Product(row, *values)`` builds it.
 _ROW_FIELDS = tuple(f.name for f in fields(Product) if f.name not in ("row", "input_fingerprints"))
 _IMAGE_FIELDS = tuple(_ROW_FIELDS.index(column) for column in IMAGE_COLUMNS)
 
@@ -244,56 +325,64 @@ class _RowVerdicts:
         self._recipe = recipe
         # repr'd and joined once: the recipe's JSON alone is longer than most rows
         self._context = "\x1e".join(map(repr, [RULES_VERSION, sorted(asdict(defaults).items()),
-                                               recipe.model_dump_json()]))
+                                               recipe.model_dump_json()])) + "\x1e"
         self._keys: dict[int, str | None] = {}  # row number -> key
-        self._hashes: dict[str, str] = {}  # path -> content hash, for this load
-        self._known: dict[str, Any] = {}
+        self._hashes: dict[str, str | None] = {}  # path -> content hash (None: unreadable)
+        self._known: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {}
 
-    def look_up(self, drafts: list[Product]) -> None:
-        """Fetch the stored verdicts of these rows in one query pass, before they are checked."""
+    def look_up(self, rows: Mapping[int, tuple[Any, ...]]) -> None:
+        """Fetch the stored verdicts of these rows (number -> values, images resolved) in one
+        query pass, before they are checked; only these rows' verdicts are stored once
+        checked."""
         if self._cache is None:
             return
-        self._keys = {draft.row: self._key(draft) for draft in drafts}
-        self._known = self._cache.rows(key for key in self._keys.values() if key is not None)
+        values = list(rows.values())
+        digests = zip(*[map(self._file_sha256, [row[index] for row in values])
+                        for index in _IMAGE_FIELDS])
+        keys = dict(zip(rows, map(self._key, values, digests)))
+        self._keys.update(keys)
+        self._known.update(self._cache.rows(key for key in keys.values() if key is not None))
 
-    def known(self, draft: Product) -> bool:
-        """Whether the row's verdict is already known (checking it costs nothing)."""
-        return self._keys.get(draft.row) in self._known
+    def stored(self, number: int) -> tuple[list[tuple[str, str]], dict[str, str]] | None:
+        """``(problems, fingerprints)`` of the row if the cache knows its verdict."""
+        key = self._keys.get(number)
+        return None if key is None else self._known.get(key)
 
     def check(self, draft: Product) -> tuple[list[tuple[str, str]], dict[str, str]]:
         """``(problems, fingerprints)``; the fingerprints only for a row with no problem."""
         key = self._keys.get(draft.row)
         if key is not None and key in self._known:
-            known = self._known[key]
-            return [tuple(p) for p in known["problems"]], known["fingerprints"]
+            return self._known[key]
         with decode_verdicts(self._cache), validation_only():  # checked here, built in the run
             problems, prints = plan.row_verdict(draft, self._recipe, self._defaults)
         if key is not None and self._cache is not None:
-            self._cache.put_row(key, {"problems": problems, "fingerprints": prints})
+            self._cache.put_row(key, problems, prints)
         return problems, prints
 
-    def _key(self, draft: Product) -> str | None:
-        """A hash of everything a row's verdict depends on, but its number; None when a local
-        image cannot be read (its row is checked, and fails, the long way)."""
-        values = [getattr(draft, name) for name in _ROW_FIELDS]
-        for index in _IMAGE_FIELDS:
-            path = values[index]
-            if path is not None and not path.startswith(REMOTE_PREFIXES):
-                try:
-                    values[index] = (path, self._file_sha256(path))
-                except OSError:
-                    return None
-        # repr escapes every control character: no value can forge the separator
-        material = "\x1e".join([self._context, *map(repr, values)])
+    def _key(self, values: tuple[Any, ...], digests: tuple[str | None, ...]) -> str | None:
+        """A hash of everything a row's verdict depends on, but its number: its values and the
+        content hashes of its images (``_file_sha256``); None when a local image cannot be
+        read (its row is checked, and fails, the long way). ``repr`` of the tuple ends where
+        it ends and escapes every control character, and the digests that follow are 64
+        characters each, one per local image the values name: no two rows share the
+        material."""
+        if None in digests:
+            return None
+        material = self._context + repr(values) + "".join(digests)  # type: ignore[arg-type]
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def _file_sha256(self, path: str) -> str:
-        """Once per file and load (rows share images)."""
-        digest = self._hashes.get(path)
-        if digest is None:
+    def _file_sha256(self, path: str | None) -> str | None:
+        """The content hash of a local image, once per file and load (rows share images); ""
+        for no image or a remote one, None for a file that cannot be read."""
+        if path is None or path.startswith(REMOTE_PREFIXES):
+            return ""
+        if path not in self._hashes:
             assert self._cache is not None
-            digest = self._hashes[path] = self._cache.file_sha256(path)
-        return digest
+            try:
+                self._hashes[path] = self._cache.file_sha256(path)
+            except OSError:
+                self._hashes[path] = None
+        return self._hashes[path]
 
 
 # --------------------------------------------------------------------------- reading the file
@@ -446,6 +535,8 @@ def _split_overflow(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, tuple[
     """The frame without ``_read_csv``'s overflow columns, and the problem of each row that
     filled one (by row number: ``(column, rule)``)."""
     overflow = [column for column in frame.columns if str(column).startswith(_OVERFLOW)]
+    if not overflow:
+        return frame, {}
     width = len(frame.columns) - len(overflow)
     misfits: dict[int, tuple[str, str]] = {}
     for number, cells in enumerate(frame[overflow].notna().itertuples(index=False), 1):
@@ -471,8 +562,10 @@ def _normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[tuple[
             values = []
             # a column holds few distinct values (durations, flags): each converted once
             seen: dict[tuple[type, Any], tuple[Any, str | None]] = {}
-            for number, value in enumerate(frame[column], 1):
-                if pd.isna(value):
+            cells = frame[column]
+            for number, (value, missing) in enumerate(zip(cells.tolist(),
+                                                          cells.isna().tolist()), 1):
+                if missing:
                     values.append(None)
                     continue
                 key = (type(value), value)
@@ -531,29 +624,55 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {"video_duration": _seconds, "vid
 # --------------------------------------------------------------------------- rows
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows as dicts, missing cells as None, the documented text columns as ``_text``
-    makes them (blank is None). Column by column: ``to_dict`` goes cell by cell through the
-    Arrow strings, seconds at 100k rows."""
-    names = list(frame.columns)
-    columns = []
-    for name in names:
+def _rows(frame: pd.DataFrame, images: ImageSources
+          ) -> tuple[list[tuple[Any, ...]], dict[int, list[tuple[str, str]]], list[bool]]:
+    """Each row's values in ``Product``'s field order (missing and blank text cells as None,
+    image cells resolved); the problems of the image cells of the rows that have any, by
+    position; and whether a vectorised screen flags any other cell of each row. Column by
+    column: a cell-by-cell pass through the Arrow strings costs seconds at 100k rows, and rows
+    share their images, each resolved once."""
+    columns: list[list[Any]] = []
+    problems: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for name in _ROW_FIELDS:
         column = frame[name]
         missing = column.isna()
         if name in TEXT_COLUMNS:
             missing |= column.str.strip().fillna("") == ""
-        columns.append(column.astype(object).where(~missing, None).tolist())
-    return [dict(zip(names, cells)) for cells in zip(*columns)]
+        cells = column.astype(object).where(~missing, None).tolist()
+        if name in IMAGE_COLUMNS:
+            answers = {cell: images.resolve(cell) for cell in dict.fromkeys(cells)
+                       if cell is not None}
+            if refused := {cell: problem for cell, (_, problem) in answers.items() if problem}:
+                for index, cell in enumerate(cells):
+                    if cell in refused:
+                        problems[index].append((name, refused[cell]))
+            cells = list(map({cell: path for cell, (path, _) in answers.items()}.get, cells))
+        columns.append(cells)
+    return list(zip(*columns)), problems, _suspects(frame)
 
 
-def _check_cells(number: int, record: Mapping[str, Any], images: ImageSources,
-                 known: list[tuple[str, str]]) -> tuple[Product, list[tuple[str, str]]]:
-    """The row as a (draft) Product and the problems of its cells as ``(column, rule)``, after
-    the ``known`` ones (unconvertible cells, duplicates): what the cells say without building
-    any request. The requests' problems on a column that failed here (empty, unconvertible,
-    not downloadable) are consequences, and left out by the caller."""
-    values: dict[str, Any] = {column: record[column] for column in TEXT_COLUMNS}
-    values |= {column: record[column] for column in ("video_duration", "video_audio")}
+def _suspects(frame: pd.DataFrame) -> list[bool]:
+    """Rows whose SKU, free text, required or category cells a rule of ``_cell_problems`` may
+    refuse, by vectorised screens that flag every such row (and may flag a few more): the
+    per-cell rules then run on those rows only, and say exactly what is wrong."""
+    sku = frame["sku"]  # a missing cell matches no pattern
+    suspect = ~sku.str.fullmatch(_PLAIN_SKU.pattern).astype(bool) | (sku.str.len() > MAX_SKU_LENGTH)
+    for column in FREE_TEXT_COLUMNS:
+        suspect |= frame[column].str.contains(_CONTROL_PATTERN, regex=True).astype(bool)
+    for column in REQUIRED_COLUMNS:
+        suspect |= frame[column].isna() | (frame[column].str.strip() == "")
+    category = frame["category"]
+    suspect |= category.notna() & ~category.isin(CATEGORIES)
+    return suspect.tolist()
+
+
+def _cell_problems(values: Mapping[str, Any], known: list[tuple[str, str]]
+                   ) -> list[tuple[str, str]]:
+    """The problems of a row's SKU, free text, required and category cells as ``(column,
+    rule)``, the ``known`` ones (unconvertible cells, duplicates) after the SKU's: what the
+    cells say without building any request. The requests' problems on a column that failed
+    here (empty, unconvertible, not downloadable) are consequences, and left out by the
+    caller."""
     problems = [("sku", rule) for rule in _sku_problems(values["sku"])] + known
     problems += [(column, rule) for column in FREE_TEXT_COLUMNS
                  if values[column] is not None and (rule := _control_problem(values[column]))]
@@ -562,16 +681,13 @@ def _check_cells(number: int, record: Mapping[str, Any], images: ImageSources,
     problems += [(column, "required") for column in required if values[column] is None]
     if category is not None and category not in CATEGORIES:
         problems.append(("category", f"must be one of {list(CATEGORIES)}, got {category!r}"))
-    for column in IMAGE_COLUMNS:
-        if values[column] is not None:
-            values[column], problem = images.resolve(values[column])
-            problems += [(column, problem)] if problem else []
-    return Product(number, **values), problems
+    return problems
 
 
 #: Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) but tab and line
 #: breaks, which a spreadsheet cell may hold.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_CONTROL = re.compile(_CONTROL_PATTERN)
 
 
 def _control_problem(text: str) -> str | None:
@@ -665,6 +781,8 @@ def _duplicates(skus: list[str | None]) -> dict[int, list[tuple[str, str]]]:
 
 def _identity(sku: str) -> str:
     """What makes two SKUs the same product: Unicode's caseless matching (NFKC, casefolded)."""
+    if sku.isascii():  # NFKC leaves ASCII as it is, and casefolds it to lower case
+        return sku.lower()
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", sku).casefold())
 
 

@@ -71,9 +71,10 @@ class Confinement:
             roots.append(os.path.dirname(os.path.realpath(catalog)))
         return cls(tuple(roots), tuple(prefixes), max_bytes)
 
-    def check_local(self, path: str, shown: str) -> str:
-        """The real path of ``path`` if a row may read it (``shown`` names it in messages)."""
-        real = os.path.realpath(path)
+    def check_local(self, path: str, shown: str, real: str | None = None) -> str:
+        """The real path of ``path`` if a row may read it (``shown`` names it in messages;
+        ``real``: its real path, if the caller knows it)."""
+        real = real or os.path.realpath(path)
         if not any(_inside(real, root) for root in self.local_roots):
             raise _Refused(f"{shown!r} is outside the catalog's folder and the listed local "
                            f"roots ({', '.join(self.local_roots) or 'none'}); a row may read only "
@@ -129,6 +130,8 @@ class ImageSources:
         self._downloaded: dict[str, tuple[str, str | None]] = {}
         #: Cell -> its answer: rows sharing an image (templates) resolve it once per load.
         self._resolved: dict[str, tuple[str | None, str | None]] = {}
+        #: Folder -> its real path: images share folders, each resolved once per load.
+        self._real_folders: dict[str, str] = {}
 
     def resolve(self, value: str) -> tuple[str | None, str | None]:
         """``(resolved value, None)`` when the row may use it, else ``(None, problem)``: a
@@ -161,7 +164,17 @@ class ImageSources:
 
     def _local(self, value: str) -> str:
         shown = os.path.abspath(os.path.join(self._base, value))
-        return self._confinement.check_local(shown, shown)
+        return self._confinement.check_local(shown, shown, self._realpath(shown))
+
+    def _realpath(self, path: str) -> str:
+        """``os.path.realpath`` of an absolute, normalised path, its folder's part resolved once
+        per load: one ``lstat`` per file rather than one per component."""
+        folder, name = os.path.split(path)
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = self._real_folders[folder] = os.path.realpath(folder)
+        candidate = os.path.join(real_folder, name)
+        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
 
     def _download(self, uri: str) -> str:
         if uri not in self._downloaded:

@@ -15,6 +15,10 @@ from .resources import CatalogResource
 PARTITION_CHUNK = 1000  # dynamic partitions are added in chunks (SQLite variable limits)
 RUN_BATCH = 50  # SKUs per run for runs over contiguous new partitions
 SENSOR_NAME = "catalog_sensor"
+#: Rows a tick validates that no load has validated before (a new catalog's first ticks, a
+#: mass edit): a few milliseconds each, so a tick stays well inside Dagster's 60 s sensor
+#: timeout; the rest is validated by the next ticks, the finished part kept in the database.
+ROWS_PER_TICK = 5000
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -62,20 +66,22 @@ def run_request(first: str, last: str, fingerprint: str) -> dg.RunRequest:
 
 
 def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
-                         default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
-                         ) -> dg.SensorDefinition:
+                         default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+                         rows_per_tick: int = ROWS_PER_TICK) -> dg.SensorDefinition:
     @dg.sensor(name=SENSOR_NAME, job=job, minimum_interval_seconds=minimum_interval_seconds,
                default_status=default_status,
                description="Registers new SKUs as partitions (in chunks) and requests batched "
                            "runs for new or changed products only.")
     def catalog_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource):
-        cat = catalog.load()
+        cat = catalog.load(max_checks=rows_per_tick)
         current = fingerprints(cat)
         wanted, cursor = SeenFingerprints.for_url(catalog.database_url).changes(
             SENSOR_NAME, context.cursor, current)
+        progress = _progress(cat)
         if not wanted:
-            return dg.SensorResult(skip_reason=f"catalog {cat.source} unchanged "
-                                               f"({len(current)} SKUs)", cursor=cursor)
+            return dg.SensorResult(skip_reason=progress or f"catalog {cat.source} unchanged "
+                                                           f"({len(current)} SKUs)",
+                                   cursor=cursor)
         existing = context.instance.get_dynamic_partitions(sku_partitions.name)
         known = set(existing)
         to_add = [sku for sku in current if sku not in known]
@@ -85,7 +91,8 @@ def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
                                                                     position[last] + 1]))
                     for first, last in batches(order, wanted, RUN_BATCH)]
         context.log.info(f"{len(wanted)} new or changed SKU(s) in {len(requests)} run(s); "
-                         f"adding {len(to_add)} partition(s)")
+                         f"adding {len(to_add)} partition(s)" + (f"; {progress}" if progress
+                                                                 else ""))
         return dg.SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=[sku_partitions.build_add_request(list(chunk))
@@ -94,6 +101,14 @@ def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
         )
 
     return catalog_sensor
+
+
+def _progress(catalog: Catalog) -> str:
+    """How far a tick bounded by ``rows_per_tick`` got, or "" when it checked every row."""
+    if not catalog.unchecked:
+        return ""
+    return (f"catalog {catalog.source}: validated {catalog.row_count - catalog.unchecked:,} of "
+            f"{catalog.row_count:,} rows; continuing next tick")
 
 
 def _digest(current: dict[str, str], keys: Sequence[str]) -> str:
