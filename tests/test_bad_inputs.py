@@ -309,6 +309,17 @@ def test_the_cached_check_refuses_the_same_rows_with_the_same_messages(
         assert cached.products == catalog.products
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["uncached", "cached"])
+def test_worker_processes_refuse_the_same_rows_with_the_same_messages(
+        corpus: Path, catalog: Catalog, tmp_path: Path, cached: bool) -> None:
+    """Rows checked in worker processes (a large load's way) come back in file order with the
+    products and errors of the in-process check."""
+    cache = ValidationCache(Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")) if cached else None
+    in_workers = load_catalog(corpus, recipe=WITH_TRIAL_SHOTS, cache=cache, processes=2)
+    assert in_workers.errors == catalog.errors
+    assert in_workers.products == catalog.products
+
+
 
 def test_only_the_good_rows_are_products(catalog: Catalog) -> None:
     assert len(CASES) >= 30

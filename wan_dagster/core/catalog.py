@@ -24,7 +24,6 @@ import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
@@ -45,6 +44,7 @@ from .image_verdicts import RULES_VERSION, ValidationCache
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
 from .recipes import DEFAULT_RECIPE, Recipe
+from .row_checks import WorkerDied, checked_in_chunks
 from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
@@ -83,8 +83,6 @@ DAGSTER_INVALID_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "
 #: refused in the keys of a multi-partitions dimension, so a SKU could never be one.
 DAGSTER_MULTI_PARTITION_CHARACTERS = ("|", ",", "[", "]")
 
-#: Threads validating rows at once.
-ROW_WORKERS = min(8, os.cpu_count() or 1)
 #: Rows checked between two writes of the validation cache: a load cut short (a crash, a
 #: sensor tick's timeout) loses at most this many rows' work.
 FLUSH_ROWS = 2000
@@ -164,7 +162,8 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO,
                  local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = (),
                  skus: Collection[str] | None = None, cache: ValidationCache | None = None,
-                 recipe: Recipe = DEFAULT_RECIPE, max_checks: int | None = None) -> Catalog:
+                 recipe: Recipe = DEFAULT_RECIPE, max_checks: int | None = None,
+                 processes: int | None = None) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
     catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
@@ -180,7 +179,11 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     requests of at most this many rows the cache does not know (the first in file order); the
     others are left out of both products and errors and counted in ``Catalog.unchecked``, and
     blocks of ``LOOKUP_ROWS`` rows past them are not even looked up (their images not hashed),
-    so that one pass (a sensor tick) stays short whatever the catalog's size."""
+    so that one pass (a sensor tick) stays short whatever the catalog's size.
+
+    ``processes``: how many worker processes check the rows the cache does not know (``1``:
+    threads in this process); by default one per core when there are many such rows
+    (``row_checks``). A worker that dies fails the load with ``CatalogError``."""
     name = os.fspath(source)
     # reading and the warm path allocate millions of objects, none in a cycle
     with _no_cycle_collection():
@@ -199,13 +202,6 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
         if cache is not None:
             cache.refresh()
         verdicts = _RowVerdicts(cache, video_defaults, recipe)
-
-        def guarded(number: int, values: Sequence[Any], check: Callable[[], Any]) -> Any:
-            try:
-                return check()
-            except Exception as exc:  # a cell no rule foresaw must fail only its own row
-                return [RowError(number, values[0], WHOLE_ROW,
-                                 f"could not be checked ({type(exc).__name__}: {exc})")]
 
         def check_cells(number: int, values: tuple[Any, ...],
                         image_problems: list[tuple[str, str]], suspect: bool
@@ -233,13 +229,8 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                 return [RowError(number, values[0], column, rule) for column, rule in problems]
             return Product(number, *values, input_fingerprints=MappingProxyType(prints))
 
-        def check_requests(number: int, values: tuple[Any, ...], problems: list[tuple[str, str]]
-                           ) -> Product | list[RowError]:
-            found, prints = verdicts.check(Product(number, *values))
-            return outcome(number, values, problems, found, prints)
-
         rows, image_problems, suspects = _rows(chosen, images)
-        cells = [guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
+        cells = [_guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
                                                         suspect))
                  for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
         outcomes: list[Any] = []
@@ -261,19 +252,18 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
     unchecked = todo[max_checks:] if max_checks is not None else []
     todo = todo[:len(todo) - len(unchecked)]
-    # Rows are independent and mostly image decoding and S3 downloads, which release the GIL.
-    with ThreadPoolExecutor(max_workers=ROW_WORKERS) as pool:
-        for start in range(0, len(todo), FLUSH_ROWS):
-            part = todo[start:start + FLUSH_ROWS]
-            checked = pool.map(lambda i: guarded(numbers[i], cells[i][0],
-                                                 lambda: check_requests(numbers[i], *cells[i])),
-                               part)
-            for i, done in zip(part, checked):
-                outcomes[i] = done
-            if cache is not None:
-                cache.flush()
-    if cache is not None:  # files hashed again by a load that checked no row
+    if cache is not None:  # the files look_up hashed: worker processes need not hash them again
         cache.flush()
+    unknown = [_Unknown(numbers[i], cells[i][0], verdicts.key(numbers[i])) for i in todo]
+    try:
+        checked = [verdict for part in checked_in_chunks(
+            unknown, verdicts, _WorkerVerdicts.of(cache, video_defaults, recipe),
+            chunk=FLUSH_ROWS, processes=processes) for verdict in part]
+    except WorkerDied as exc:
+        raise CatalogError(f"{name}: {exc}; what the finished chunks learnt is kept") from exc
+    for i, verdict in zip(todo, checked):
+        outcomes[i] = verdict if isinstance(verdict, list) else outcome(numbers[i], *cells[i],
+                                                                         *verdict)
     products = [done for done in outcomes if isinstance(done, Product)]
     errors = [error for done in outcomes if isinstance(done, list) for error in done]
     usable = dict.fromkeys(sku for sku in all_skus if _usable_key(sku))
@@ -314,6 +304,51 @@ _ROW_FIELDS = tuple(f.name for f in fields(Product) if f.name not in ("row", "in
 _IMAGE_FIELDS = tuple(_ROW_FIELDS.index(column) for column in IMAGE_COLUMNS)
 
 
+#: A row's request problems and, for a row without any, its fingerprints.
+_Verdict = tuple[list[tuple[str, str]], dict[str, str]]
+
+
+def _guarded(number: int, values: Sequence[Any], check: Callable[[], Any]) -> Any:
+    try:
+        return check()
+    except Exception as exc:  # a cell no rule foresaw must fail only its own row
+        return [RowError(number, values[0], WHOLE_ROW,
+                         f"could not be checked ({type(exc).__name__}: {exc})")]
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A row the cache does not know, to check the long way (picklable, for worker
+    processes): its number, its values (images resolved) and its cache key."""
+
+    number: int
+    values: tuple[Any, ...]
+    key: str | None
+
+
+@dataclass(frozen=True)
+class _WorkerVerdicts:
+    """Opens a worker process's ``_RowVerdicts``: its own cache for the same database (the
+    entries are content-addressed, so concurrent writers agree), or none."""
+
+    cache_url: str | None
+    defaults: VideoDefaults
+    recipe: Recipe
+
+    @classmethod
+    def of(cls, cache: ValidationCache | None, defaults: VideoDefaults, recipe: Recipe
+           ) -> _WorkerVerdicts:
+        """A ledger's database is never in memory (``Ledger`` refuses it): workers share it."""
+        return cls(None if cache is None else cache.url, defaults, recipe)
+
+    def __call__(self) -> _RowVerdicts:
+        cache = None
+        if self.cache_url is not None:
+            cache = ValidationCache.for_url(self.cache_url)
+            cache.refresh()
+        return _RowVerdicts(cache, self.defaults, self.recipe)
+
+
 class _RowVerdicts:
     """Each row's request problems and fingerprints, from the cache when a row with the same
     values, image contents, video defaults and rules was checked before; else by building its
@@ -348,15 +383,28 @@ class _RowVerdicts:
         key = self._keys.get(number)
         return None if key is None else self._known.get(key)
 
-    def check(self, draft: Product) -> tuple[list[tuple[str, str]], dict[str, str]]:
-        """``(problems, fingerprints)``; the fingerprints only for a row with no problem."""
-        key = self._keys.get(draft.row)
-        if key is not None and key in self._known:
-            return self._known[key]
+    def key(self, number: int) -> str | None:
+        """The row's cache key, once ``look_up`` has seen it (None: uncached)."""
+        return self._keys.get(number)
+
+    def check(self, row: _Unknown) -> _Verdict | list[RowError]:
+        """``(problems, fingerprints)``, the fingerprints only for a row with no problem; or
+        the row's error if building its requests raised."""
+        return _guarded(row.number, row.values, lambda: self._verdict(row))
+
+    def flush(self) -> None:
+        """Store what the checks learnt (every ``FLUSH_ROWS`` rows)."""
+        if self._cache is not None:
+            self._cache.flush()
+
+    def _verdict(self, row: _Unknown) -> _Verdict:
+        if row.key is not None and row.key in self._known:
+            return self._known[row.key]
         with decode_verdicts(self._cache), validation_only():  # checked here, built in the run
-            problems, prints = plan.row_verdict(draft, self._recipe, self._defaults)
-        if key is not None and self._cache is not None:
-            self._cache.put_row(key, problems, prints)
+            problems, prints = plan.row_verdict(Product(row.number, *row.values), self._recipe,
+                                                self._defaults)
+        if row.key is not None and self._cache is not None:
+            self._cache.put_row(row.key, problems, prints)
         return problems, prints
 
     def _key(self, values: tuple[Any, ...], digests: tuple[str | None, ...]) -> str | None:

@@ -24,6 +24,11 @@ class PerDatabase:
     def __init__(self, ledger: Ledger):
         self._ledger = ledger
 
+    @property
+    def url(self) -> str:
+        """The database's URL: another process opens its own instance with ``for_url``."""
+        return self._ledger.url
+
     @classmethod
     def for_url(cls, url: str) -> Self:
         key = (cls, url, os.getpid())

@@ -1,0 +1,77 @@
+"""Rows the cache does not know are checked in worker processes when there are many: each
+worker stores what it learns in the shared database, so a second load (another process) reuses
+it, and a worker that dies fails the load instead of hanging it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from wan_dagster.core.catalog import load_catalog
+from wan_dagster.core.image_verdicts import ValidationCache
+from wan_dagster.core.ledger import Ledger
+from wan_dagster.core.row_checks import WorkerDied, checked_in_chunks
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def sample_catalog(folder: Path) -> Path:
+    """The sample catalog's rows and images, copied into ``folder``."""
+    shutil.copytree(DATA, folder, dirs_exist_ok=True)
+    return folder / "catalog.csv"
+
+
+def test_rows_checked_in_workers_are_stored_for_the_next_load(ledger_url: str,
+                                                              tmp_path: Path) -> None:
+    catalog = sample_catalog(tmp_path / "data")
+    in_workers = load_catalog(catalog, cache=ValidationCache(Ledger(ledger_url)), processes=2)
+    checked = in_workers.row_count  # every row checked, none known before
+
+    again = ValidationCache(Ledger(ledger_url))  # what another process would see
+    reloaded = load_catalog(catalog, cache=again, processes=2)
+    assert reloaded.products == in_workers.products
+    assert reloaded.errors == in_workers.errors
+    # the rows whose cells passed were checked in the workers, and are now all known
+    assert again.stats["row_misses"] == 0
+    assert 0 < again.stats["row_hits"] <= checked
+    assert again.stats["decodes"] == 0 and again.stats["file_reads"] == 0
+
+
+class _Checker:
+    """Checks by squaring, and ends its process at ``fatal``."""
+
+    def __init__(self, fatal: int | None):
+        self.fatal = fatal
+
+    def check(self, item: int) -> int:
+        if item == self.fatal:
+            os._exit(1)  # as a worker killed by the kernel, or crashed in native code
+        return item * item
+
+    def flush(self) -> None:
+        pass
+
+
+class _Opener:
+    def __init__(self, fatal: int | None):
+        self.fatal = fatal
+
+    def __call__(self) -> _Checker:
+        return _Checker(self.fatal)
+
+
+def test_chunks_come_back_in_order_from_workers() -> None:
+    items = list(range(50))
+    chunks = list(checked_in_chunks(items, _Checker(None), _Opener(None), chunk=7, processes=2))
+    assert [result for chunk in chunks for result in chunk] == [i * i for i in items]
+    assert all(len(chunk) <= 7 for chunk in chunks)
+
+
+def test_a_worker_that_dies_fails_the_check_rather_than_hanging_it() -> None:
+    with pytest.raises(WorkerDied, match="ended abruptly"):
+        list(checked_in_chunks(list(range(50)), _Checker(None), _Opener(30), chunk=7,
+                               processes=2))

@@ -1,0 +1,113 @@
+"""Check many catalog rows on every core.
+
+Checking a row the cache does not know is per-row Python (building its validation-only
+requests), so threads share one core under the GIL. A load with many such rows checks them in
+worker processes instead; a small one keeps threads, where starting processes (each imports
+the catalog's modules) would cost more than it saves.
+
+Workers are started with "forkserver" (or "spawn" where there is none), never "fork": loads run
+inside Dagster run workers and sensor daemons, which have threads. Each worker opens its own
+checker once (a picklable ``opener`` builds it: its own validation cache for the same
+database) and checks chunks of rows; after each chunk it flushes what it learnt, so a load cut
+short keeps the finished chunks' work. Results come back in the items' order. A worker that
+dies fails the load with ``WorkerDied`` rather than hanging it. No Dagster imports.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["PROCESS_MIN_ROWS", "ROW_PROCESSES", "ROW_THREADS", "Checker", "WorkerDied",
+           "checked_in_chunks"]
+
+#: Threads checking rows at once in this process (image reads and downloads release the GIL).
+ROW_THREADS = min(8, os.cpu_count() or 1)
+#: Worker processes of a large load: one per core, up to a bound (each holds its own caches).
+ROW_PROCESSES = min(8, os.cpu_count() or 1)
+#: Fewer rows to check than this stay in this process: a worker's start (seconds of imports)
+#: would cost more than the second core saves.
+PROCESS_MIN_ROWS = 4000
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class Checker(Protocol[_T, _R]):
+    """Checks one item at a time (from several threads at once) and stores what it learnt."""
+
+    def check(self, item: _T) -> _R: ...
+
+    def flush(self) -> None: ...
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended while checking (killed, or crashed in native code)."""
+
+
+def checked_in_chunks(items: Sequence[_T], here: Checker[_T, _R],
+                      opener: Callable[[], Checker[_T, _R]] | None, *, chunk: int,
+                      processes: int | None = None) -> Iterator[list[_R]]:
+    """Each chunk of (up to) ``chunk`` items' results, in order, each chunk flushed before it
+    is yielded. ``processes``: None picks ``ROW_PROCESSES`` when there are at least
+    ``PROCESS_MIN_ROWS`` items, else 1; 1 checks with ``here`` on threads of this process;
+    more needs ``opener`` (picklable: it builds each worker's checker), else threads too."""
+    if processes is None:
+        processes = ROW_PROCESSES if len(items) >= PROCESS_MIN_ROWS else 1
+    if opener is None or processes <= 1 or len(items) < 2:
+        yield from _in_threads(items, here, chunk)
+    else:  # a few items are shared out too, rather than all left to one worker
+        yield from _in_processes(items, opener, min(chunk, -(-len(items) // processes)),
+                                 processes)
+
+
+def _in_threads(items: Sequence[_T], checker: Checker[_T, _R], chunk: int
+                ) -> Iterator[list[_R]]:
+    with ThreadPoolExecutor(max_workers=ROW_THREADS) as pool:
+        for start in range(0, len(items), chunk):
+            results = list(pool.map(checker.check, items[start:start + chunk]))
+            checker.flush()
+            yield results
+
+
+def _in_processes(items: Sequence[_T], opener: Callable[[], Checker[_T, _R]], chunk: int,
+                  processes: int) -> Iterator[list[_R]]:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # imported once in the server, so each worker forked from it starts without imports
+        context.set_forkserver_preload([type(opener).__module__])
+    else:
+        context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_open,
+                               initargs=(opener,))
+    try:
+        futures: list[Future[list[_R]]] = [pool.submit(_check_chunk, items[start:start + chunk])
+                                           for start in range(0, len(items), chunk)]
+        for number, future in enumerate(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool as exc:
+                raise WorkerDied(f"a worker process checking rows ended abruptly (killed, or "
+                                 f"crashed in native code) after {number} of {len(futures)} "
+                                 f"chunks of {chunk} rows were checked") from exc
+    finally:  # also when the caller stops early: queued chunks are not checked
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: This worker process's checker, opened once by the pool's initializer.
+_checker: Any = None
+
+
+def _open(opener: Callable[[], Checker[Any, Any]]) -> None:
+    global _checker
+    _checker = opener()
+
+
+def _check_chunk(items: Sequence[Any]) -> list[Any]:
+    results = [_checker.check(item) for item in items]
+    _checker.flush()
+    return results
