@@ -5,14 +5,12 @@ be shared).
 
     .venv/bin/python benchmarks/row_processes.py [--rows 100000] [--images 15000]
 
-The catalog is ``catalog_scale.build``'s. The workers' CPU is read from their forkserver's
-count of its reaped children (Linux ``/proc``): the workers are its children, not ours.
+The catalog is ``catalog_scale.build``'s. The workers' CPU: ``catalog_scale.workers_cpu``.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing.forkserver
 import os
 import shutil
 import sys
@@ -22,21 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from catalog_scale import build  # noqa: E402
+from catalog_scale import build, workers_cpu  # noqa: E402
 
 from wan_dagster.core.catalog import load_catalog  # noqa: E402
 from wan_dagster.core.image_verdicts import ValidationCache  # noqa: E402
 from wan_dagster.core.ledger import Ledger  # noqa: E402
 from wan_dagster.core.row_checks import ROW_PROCESSES  # noqa: E402
-
-
-def workers_cpu() -> float:
-    """CPU seconds of the forkserver's reaped children (the row workers) so far."""
-    pid = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
 
 
 def cold_load(catalog: Path, url: str, processes: int) -> tuple[float, float, float, int]:

@@ -231,7 +231,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
 
         rows, image_problems, suspects = _rows(chosen, images)
         cells = [_guarded(n, values, lambda: check_cells(n, values, image_problems.get(i, []),
-                                                        suspect))
+                                                         suspect))
                  for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
         outcomes: list[Any] = []
         misses = 0  # rows to check the long way
