@@ -91,9 +91,10 @@ def _in_processes(items: Sequence[_T], opener: Callable[[], Checker[_T, _R]], ch
             try:
                 yield future.result()
             except BrokenProcessPool as exc:
-                raise WorkerDied(f"a worker process checking rows ended abruptly (killed, or "
-                                 f"crashed in native code) after {number} of {len(futures)} "
-                                 f"chunks of {chunk} rows were checked") from exc
+                raise WorkerDied(f"a worker process checking rows ended abruptly (killed, "
+                                 f"crashed in native code, or it could not start) after "
+                                 f"{number} of {len(futures)} chunks of up to {chunk} rows "
+                                 f"were checked") from exc
     finally:  # also when the caller stops early: queued chunks are not checked
         pool.shutdown(wait=True, cancel_futures=True)
 
