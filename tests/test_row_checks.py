@@ -8,7 +8,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from wan_dagster.core.catalog import load_catalog
@@ -42,36 +41,47 @@ def test_rows_checked_in_workers_are_stored_for_the_next_load(ledger_url: str,
 
 
 class _Checker:
-    """Checks by squaring, and ends its process at ``fatal``."""
+    """Checks by squaring, ends its process at ``fatal``, and on ``flush`` writes the items it
+    checked since as one line of ``flushed`` (with its process id)."""
 
-    def __init__(self, fatal: int | None):
-        self.fatal = fatal
+    def __init__(self, fatal: int | None, flushed: Path | None):
+        self.fatal, self.flushed, self.pending = fatal, flushed, []
 
     def check(self, item: int) -> int:
         if item == self.fatal:
             os._exit(1)  # as a worker killed by the kernel, or crashed in native code
+        self.pending.append(item)
         return item * item
 
     def flush(self) -> None:
-        pass
+        if self.flushed is not None:
+            with self.flushed.open("a") as out:
+                out.write(f"{os.getpid()} {' '.join(map(str, self.pending))}\n")
+        self.pending = []
 
 
 class _Opener:
-    def __init__(self, fatal: int | None):
-        self.fatal = fatal
+    def __init__(self, fatal: int | None = None, flushed: Path | None = None):
+        self.fatal, self.flushed = fatal, flushed
 
     def __call__(self) -> _Checker:
-        return _Checker(self.fatal)
+        return _Checker(self.fatal, self.flushed)
 
 
-def test_chunks_come_back_in_order_from_workers() -> None:
+def test_chunks_come_back_in_order_each_flushed_by_its_worker(tmp_path: Path) -> None:
     items = list(range(50))
-    chunks = list(checked_in_chunks(items, _Checker(None), _Opener(None), chunk=7, processes=2))
+    flushed = tmp_path / "flushed"
+    chunks = list(checked_in_chunks(items, _Checker(None, None), _Opener(flushed=flushed),
+                                    chunk=7, processes=2))
     assert [result for chunk in chunks for result in chunk] == [i * i for i in items]
     assert all(len(chunk) <= 7 for chunk in chunks)
+    lines = [line.split() for line in flushed.read_text().splitlines()]
+    assert str(os.getpid()) not in {pid for pid, *_ in lines}, "checked in worker processes"
+    assert sorted(tuple(map(int, stored)) for _, *stored in lines) == [
+        tuple(items[start:start + 7]) for start in range(0, 50, 7)]
 
 
 def test_a_worker_that_dies_fails_the_check_rather_than_hanging_it() -> None:
     with pytest.raises(WorkerDied, match="ended abruptly"):
-        list(checked_in_chunks(list(range(50)), _Checker(None), _Opener(30), chunk=7,
-                               processes=2))
+        list(checked_in_chunks(list(range(50)), _Checker(None, None), _Opener(fatal=30),
+                               chunk=7, processes=2))
