@@ -184,7 +184,8 @@ def main() -> None:
         assert not cold.errors, cold.errors[:3]
         report(f"load + validate cold, {args.rows} rows", before,
                f"{cold_s:.1f} s ({CPU[-1]:.1f} s); {cache.stats['decodes']} decodes, "
-               f"{cache.stats['file_reads']} files hashed", f"{estimate / cold_s:.1f}x")
+               f"{cache.stats['file_reads']} files hashed in the loading process (worker "
+               f"processes count their own)", f"{estimate / cold_s:.1f}x")
         warm_s, warm = timed(lambda: load_catalog(big, cache=fresh_cache(url)))
         assert warm.products == cold.products
         report("load + validate, nothing changed since", before, f"{warm_s:.1f} s ({CPU[-1]:.1f} s)",
