@@ -258,6 +258,7 @@ def through_dagster(emulator: EmulatorProcess, catalog: Path, skus: list[str], w
         ledger=LedgerResource(url=f"sqlite:///{work / 'dagster-ledger.db'}"),
         media_store=MediaStoreResource(root=str(work / "dagster-media")))
     with dg.instance_for_test() as instance:
+        MILESTONES["instance made"] = time.time()  # a fresh one: its databases created
         result = defs.resolve_job_def("sku_list_job").execute_in_process(
             instance=instance, raise_on_error=False, run_config={
                 "ops": {"generate_for_skus": {"config": {"skus": skus, "assets": list(ASSETS)}}},
