@@ -222,7 +222,7 @@ MILESTONES: dict[str, float] = {}
 
 def timeline(called: float, returned: float, rows: list[dict[str, Any]]) -> str:
     """Where the wall time went: start-up (the call to the first create the service saw,
-    split at Dagster's run and step starts), steady state (first create to the end of the
+    split at Dagster's instance, run and step starts), steady state (first create to the end of the
     last task the service ran) and tail (that end to the call's return, split at Dagster's
     last materialization and step end)."""
     first = min(row["gmt_create"] for row in rows) / 1000
@@ -247,80 +247,6 @@ def dagster_milestones(instance: dg.DagsterInstance, run_id: str) -> dict[str, f
     last = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
                                         limit=1, ascending=False).records
     return found | ({"last materialization": last[0].timestamp} if last else {})
-
-
-# --------------------------------------------------------------------------- scenarios
-
-
-@dataclass
-class Result:
-    name: str
-    makespan: float
-    bound: float
-    cpu_s: float
-    made: int
-    stalls: str = "-"
-
-    def line(self) -> str:
-        return (f"{self.name:9s} makespan {self.makespan:7.1f} s, bound {self.bound:7.1f} s, "
-                f"makespan/bound {self.makespan / self.bound:5.3f}, {self.made} SKU-assets, "
-                f"CPU {self.cpu_s * 1000 / max(1, self.made):5.1f} ms per SKU-asset, "
-                f"{self.stalls}")
-
-
-def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probed: bool,
-            products: list[Product]) -> Result:
-    emulator.reset()
-    STALLS.late.clear()
-    control = subprocess.Popen([sys.executable, __file__, "--control-probe"],
-                               stdout=subprocess.PIPE, text=True) if probed else None
-    MILESTONES.clear()
-    cpu, started, called = time.process_time(), time.monotonic(), time.time()
-    made = work()
-    makespan, cpu_s = time.monotonic() - started, time.process_time() - cpu
-    rows = emulator.tasks()
-    stalls = "-"
-    if control is not None:
-        control.terminate()
-        stalls = f"{STALLS.line()}; control {control.communicate()[0].strip()}"
-    result = Result(name, makespan, bound(rows, video_sources(products)), cpu_s, made, stalls)
-    print(result.line(), flush=True)
-    print(f"{'':9s} {timeline(called, called + makespan, rows)}", flush=True)
-    return result
-
-
-#: Dagster's own milestones of the last ``dagster`` scenario (event log timestamps, Unix s).
-MILESTONES: dict[str, float] = {}
-
-
-def timeline(called: float, returned: float, rows: list[dict[str, Any]]) -> str:
-    """Where the wall time went: start-up (the call to the first create the service saw,
-    split at Dagster's run and step starts), steady state (first create to the end of the
-    last task the service ran) and tail (that end to the call's return, split at Dagster's
-    last materialization and step end)."""
-    first = min(row["gmt_create"] for row in rows) / 1000
-    last = max(row.get("end_time", 0) for row in rows) / 1000
-    marks = [("call", called), *sorted(MILESTONES.items(), key=lambda m: m[1]),
-             ("first create", first), ("last task end", last), ("return", returned)]
-    marks.sort(key=lambda m: m[1])
-    steps = ", ".join(f"{a} -> {b} {tb - ta:.2f} s" for (a, ta), (b, tb) in zip(marks, marks[1:]))
-    return (f"start-up {first - called:.2f} s, steady {last - first:.1f} s, tail "
-            f"{returned - last:.2f} s ({steps})")
-
-
-def dagster_milestones(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
-    """The run's start, step start, last materialization and step end, from its event log."""
-    found: dict[str, float] = {}
-    names = {dg.DagsterEventType.RUN_START: "run start",
-             dg.DagsterEventType.STEP_START: "step start",
-             dg.DagsterEventType.ASSET_MATERIALIZATION: "last materialization",
-             dg.DagsterEventType.STEP_SUCCESS: "step end",
-             dg.DagsterEventType.STEP_FAILURE: "step end"}
-    for entry in instance.all_logs(run_id):
-        if entry.dagster_event and entry.dagster_event.event_type in names:
-            key = names[entry.dagster_event.event_type]
-            found[key] = max(found.get(key, 0.0), entry.timestamp)
-    return found
 
 
 def through_dagster(emulator: EmulatorProcess, catalog: Path, skus: list[str], work: Path,
