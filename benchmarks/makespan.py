@@ -201,17 +201,52 @@ def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probe
     STALLS.late.clear()
     control = subprocess.Popen([sys.executable, __file__, "--control-probe"],
                                stdout=subprocess.PIPE, text=True) if probed else None
-    cpu, started = time.process_time(), time.monotonic()
+    MILESTONES.clear()
+    cpu, started, called = time.process_time(), time.monotonic(), time.time()
     made = work()
     makespan, cpu_s = time.monotonic() - started, time.process_time() - cpu
+    rows = emulator.tasks()
     stalls = "-"
     if control is not None:
         control.terminate()
         stalls = f"{STALLS.line()}; control {control.communicate()[0].strip()}"
-    result = Result(name, makespan, bound(emulator.tasks(), video_sources(products)), cpu_s,
-                    made, stalls)
+    result = Result(name, makespan, bound(rows, video_sources(products)), cpu_s, made, stalls)
     print(result.line(), flush=True)
+    print(f"{'':9s} {timeline(called, called + makespan, rows)}", flush=True)
     return result
+
+
+#: Dagster's own milestones of the last ``dagster`` scenario (event log timestamps, Unix s).
+MILESTONES: dict[str, float] = {}
+
+
+def timeline(called: float, returned: float, rows: list[dict[str, Any]]) -> str:
+    """Where the wall time went: start-up (the call to the first create the service saw,
+    split at Dagster's instance, run and step starts), steady state (first create to the end of the
+    last task the service ran) and tail (that end to the call's return, split at Dagster's
+    last materialization and step end)."""
+    first = min(row["gmt_create"] for row in rows) / 1000
+    last = max(row.get("end_time", 0) for row in rows) / 1000
+    marks = [("call", called), *sorted(MILESTONES.items(), key=lambda m: m[1]),
+             ("first create", first), ("last task end", last), ("return", returned)]
+    marks.sort(key=lambda m: m[1])
+    steps = ", ".join(f"{a} -> {b} {tb - ta:.2f} s" for (a, ta), (b, tb) in zip(marks, marks[1:]))
+    return (f"start-up {first - called:.2f} s, steady {last - first:.1f} s, tail "
+            f"{returned - last:.2f} s ({steps})")
+
+
+def dagster_milestones(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """The run's start, step start, last materialization and step end, from its event log
+    (only those records: reading every event back would add to the scenario's figures)."""
+    names = {dg.DagsterEventType.RUN_START: "run start",
+             dg.DagsterEventType.STEP_START: "step start",
+             dg.DagsterEventType.STEP_SUCCESS: "step end",
+             dg.DagsterEventType.STEP_FAILURE: "step end"}
+    found = {names[r.event_log_entry.dagster_event.event_type]: r.timestamp
+             for r in instance.get_records_for_run(run_id, of_type=set(names)).records}
+    last = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
+                                        limit=1, ascending=False).records
+    return found | ({"last materialization": last[0].timestamp} if last else {})
 
 
 def through_dagster(emulator: EmulatorProcess, catalog: Path, skus: list[str], work: Path,
@@ -222,20 +257,17 @@ def through_dagster(emulator: EmulatorProcess, catalog: Path, skus: list[str], w
         ledger=LedgerResource(url=f"sqlite:///{work / 'dagster-ledger.db'}"),
         media_store=MediaStoreResource(root=str(work / "dagster-media")))
     with dg.instance_for_test() as instance:
+        MILESTONES["instance made"] = time.time()  # a fresh one: its databases created
         result = defs.resolve_job_def("sku_list_job").execute_in_process(
             instance=instance, raise_on_error=False, run_config={
                 "ops": {"generate_for_skus": {"config": {"skus": skus, "assets": list(ASSETS)}}},
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         assert result.success, result
-        return sum(_made(instance, asset) for asset in ASSETS)
-
-
-def _made(instance: dg.DagsterInstance, asset: str) -> int:
-    """Partitions materialized with a result (not those marked "does not apply")."""
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(
-        asset_key=dg.AssetKey(asset)), limit=10_000).records
-    return sum(1 for r in records
-               if r.asset_materialization.metadata.get("applies").value is True)
+        MILESTONES.update(dagster_milestones(instance, result.run_id))
+        # materialized with a result (not the "does not apply" marks), from the run's events
+        # in memory: reading them back from storage would add to the scenario's figures
+        return sum(1 for m in result.asset_materializations_for_node("generate_for_skus")
+                   if m.metadata["applies"].value is True)
 
 
 def through_runner(emulator: EmulatorProcess, products: list[Product], work: Path,

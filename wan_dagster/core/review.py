@@ -39,7 +39,8 @@ def first_frame(video: bytes) -> Image.Image:
 def thumbnail_jpeg(data: bytes, *, video: bool = False, size: int = _THUMBNAIL_PX) -> bytes:
     """A small JPEG of an image, or of a video's first frame."""
     img = first_frame(data) if video else Image.open(io.BytesIO(data))
-    img.thumbnail((size, size))
+    # a box filter: a third of the default Lanczos CPU, and enough for a 200-pixel preview
+    img.thumbnail((size, size), Image.Resampling.BOX)
     if img.mode in ("RGBA", "LA", "P"):  # flatten transparency onto white, as a page shows it
         img = img.convert("RGBA")
         background = Image.new("RGB", img.size, "white")

@@ -24,6 +24,7 @@ from ..dashscope.registry import BillingUnit
 from ..core.ledger import Ledger, Status
 from ..core.plan import VideoDefaults, priced_outputs
 from ..core.recipes import DEFAULT_RECIPE, Recipe
+from .progress import ProgressLines
 from .resources import CatalogResource, DashScopeResource, LedgerResource, MediaStoreResource
 
 
@@ -95,23 +96,32 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
     # Events in one worker thread, in order: a materialization's thumbnail decodes the result
     # and each event is a write to Dagster's storage, tens of milliseconds that on the batch's
     # event loop would hold up every task (and before it, its start). All are written before
-    # the step goes on.
+    # the step goes on. A crash loses none for good: the retry finds the ledger's STORED
+    # attempts and reports (materializes) them again as reused.
     reported: list[Future[None]] = []
     reporter = ThreadPoolExecutor(1, thread_name_prefix="wan-events")
-    for product in products:
-        for asset in sorted(assets - set(product.input_fingerprints)):
-            reported.append(reporter.submit(context.log_event, _not_applicable(asset, product)))
+    lines = ProgressLines(context.log.info)
     prices = PriceBook.load()
     total = sum(len([a for a in assets if a in p.input_fingerprints]) for p in products)
     progress = Counter[str]()
 
+    def mark_not_applicable() -> None:
+        """Behind the first outcome (or at the end): while the first creates go out, the
+        batch's loop has the process to itself."""
+        if not progress["marked"]:
+            progress["marked"] = 1
+            for product in products:
+                for asset in sorted(assets - set(product.input_fingerprints)):
+                    context.log_event(_not_applicable(asset, product))
+
     def report(outcome: Outcome) -> None:
         progress["done"] += 1
         verdict = "reused" if outcome.reused else "stored" if outcome.ok else "FAILED"
-        context.log.info(f"[{progress['done']}/{total}] {outcome.asset} {outcome.sku}: {verdict}"
-                         + (f" ({outcome.error})" if outcome.error else ""))
+        lines.add(f"[{progress['done']}/{total}] {outcome.asset} {outcome.sku}: {verdict}"
+                  + (f" ({outcome.error})" if outcome.error else ""))
         if outcome.ok and outcome.asset in assets:
             context.log_event(_materialization(outcome, prices, resources.media_store))
+        mark_not_applicable()
 
     def on_outcome(outcome: Outcome) -> None:
         reported.append(reporter.submit(report, outcome))
@@ -135,7 +145,9 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
         context.log.warning(message)
         raise dg.Failure(message, allow_retries=False) from interrupt
     finally:
+        reported.append(reporter.submit(mark_not_applicable))
         reporter.shutdown(wait=True)
+        lines.flush()
     for done in reported:
         done.result()  # a failure to report raises here, as it did on the loop
     rows = {p.sku: p.row for p in products}

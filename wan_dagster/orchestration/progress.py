@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+from typing import Callable
 
 import dagster as dg
 from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
@@ -27,7 +29,9 @@ class _ProgressHandler(logging.Handler):
             return
         message = meta["orig_message"]
         if PROGRESS_LINE.match(message) or record.levelno >= logging.WARNING:
-            print(f"  {message}", file=sys.stdout, flush=True)
+            # a batch of progress lines (``ProgressLines``) prints as the lines it holds
+            print("\n".join(f"  {line}" for line in message.splitlines()), file=sys.stdout,
+                  flush=True)
 
 
 @dg.logger(config_schema={"quiet": dg.Field(bool, default_value=False)},
@@ -46,3 +50,38 @@ def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
 LOGGERS = {"loggers": {"progress": {}}}
 #: Run config for runs whose logs nobody needs on the terminal (the catalog, the checks).
 QUIET = {"loggers": {"progress": {"config": {"quiet": True}}}}
+
+
+class ProgressLines:
+    """Per-generation progress lines, written to the run's log together: each log message is a
+    write to Dagster's event log storage (on SQLite, a connection and a commit), as costly as
+    the materialization it reports. A line waits at most ``every_s`` seconds for others; the
+    first one starts the wait; ``flush`` writes what is waiting now (call it at the end).
+    ``write`` runs on the timer's thread or the caller's, never twice at once.
+    """
+
+    def __init__(self, write: Callable[[str], None], every_s: float = 5.0):
+        self._write = write
+        self._every_s = every_s
+        self._lines: list[str] = []
+        self._lock = threading.Lock()  # guards _lines and _timer
+        self._writing = threading.Lock()  # keeps the messages in the order of their lines
+        self._timer: threading.Timer | None = None
+
+    def add(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line)
+            if self._timer is None:
+                self._timer = threading.Timer(self._every_s, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._writing:
+            with self._lock:
+                lines, self._lines = self._lines, []
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+            if lines:
+                self._write("\n".join(lines))

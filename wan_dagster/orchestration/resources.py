@@ -147,7 +147,7 @@ class CatalogResource(dg.ConfigurableResource):
         gets and so which cells it needs. ``skus``: validate only these SKUs' rows (a run's
         own). ``max_checks``: check at most this many rows the cache does not know yet (see
         ``load_catalog``)."""
-        return load_catalog(self.path, s3_client=self.s3.get_client(),
+        return load_catalog(self.path, s3_client=_LazyS3Client(self.s3),
                             video_defaults=video_defaults, local_roots=self.local_roots,
                             s3_prefixes=self.s3_prefixes, recipe=recipe or self.recipe,
                             skus=skus, cache=self.cache, max_checks=max_checks)
@@ -161,6 +161,21 @@ class CatalogResource(dg.ConfigurableResource):
     def cache(self) -> ValidationCache:
         """The validation cache, shared with every process that uses the same database."""
         return ValidationCache.for_url(self.database_url)
+
+
+class _LazyS3Client:
+    """An S3 client made on first use: building one (boto3 session, endpoint data) takes about
+    half a second, and most catalogs and rows never read S3."""
+
+    def __init__(self, s3: S3Resource):
+        self._s3 = s3
+
+    @cached_property
+    def _client(self) -> Any:
+        return self._s3.get_client()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 class LedgerResource(dg.ConfigurableResource):
