@@ -88,16 +88,18 @@ def render(summary: Summary) -> str:
             lines.append(f"  {model:32s} {terms}: {summary.this_run.count.get(model, 0):3d} / "
                          f"{summary.cumulative.count[model]:3d} generations")
             continue
-        unpriced = summary.cumulative.unpriced.get(model, 0)
-        note = f"  ({unpriced} with no published CNY price)" if unpriced else ""
-        lines.append(f"  {model:32s} {summary.this_run.cost.get(model, Decimal(0)):8.2f} "
+        lines.append(f"  {model:32s} {_amount(summary.this_run, model):>8s} "
                      f"({summary.this_run.count.get(model, 0):3d}) / "
-                     f"{summary.cumulative.cost.get(model, Decimal(0)):8.2f} "
-                     f"({summary.cumulative.count[model]:3d} generations){note}")
-    lines.append(f"  {'total':32s} {summary.this_run.total:8.2f} "
-                 f"({sum(summary.this_run.count.values()):3d}) / {summary.cumulative.total:8.2f} "
+                     f"{_amount(summary.cumulative, model):>8s} "
+                     f"({summary.cumulative.count[model]:3d} generations)")
+    lines.append(f"  {'total':32s} {_total(summary.this_run):>8s} "
+                 f"({sum(summary.this_run.count.values()):3d}) / "
+                 f"{_total(summary.cumulative):>8s} "
                  f"({sum(summary.cumulative.count.values()):3d} generations)")
-    lines.append(f"Spent by this command: {summary.this_run.total:.2f} CNY")
+    unpriced = sum(summary.this_run.unpriced.values())
+    lines.append(f"Spent by this command: {summary.this_run.total:.2f} CNY"
+                 + (f", plus {unpriced} generation(s) with no published price" if unpriced
+                    else ""))
     if summary.unowned:
         priced = sum((t.cost for t in summary.unowned if t.cost is not None), Decimal(0))
         lines.append(f"Billed tasks no SKU owns: {len(summary.unowned)} ({priced:.2f} CNY priced "
@@ -106,3 +108,18 @@ def render(summary: Summary) -> str:
                   + ("cost unknown" if t.cost is None else f"{t.cost:.2f} {t.currency}")
                   for t in summary.unowned]
     return "\n".join(lines)
+
+
+def _amount(spend: Spend, model: str) -> str:
+    """The model's priced sum; its generations with no published price are counted beside it,
+    never shown as a 0 that reads like a price."""
+    count, unpriced = spend.count.get(model, 0), spend.unpriced.get(model, 0)
+    if count and unpriced == count:
+        return "unpriced"
+    amount = f"{spend.cost.get(model, Decimal(0)):.2f}"
+    return f"{amount} + {unpriced} unpriced" if unpriced else amount
+
+
+def _total(spend: Spend) -> str:
+    unpriced = sum(spend.unpriced.values())
+    return f"{spend.total:.2f}" + (f" + {unpriced} unpriced" if unpriced else "")
