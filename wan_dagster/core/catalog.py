@@ -44,7 +44,7 @@ from .image_verdicts import RULES_VERSION, ValidationCache
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
 from .recipes import DEFAULT_RECIPE, Recipe
-from .row_checks import WorkerDied, checked_in_chunks
+from .row_checks import checked_in_chunks
 from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
@@ -183,7 +183,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
 
     ``processes``: how many worker processes check the rows the cache does not know (``1``:
     threads in this process); by default one per core when there are many such rows
-    (``row_checks``). A worker that dies fails the load with ``CatalogError``."""
+    (``row_checks``; if a worker dies, the rows left are checked in this process)."""
     name = os.fspath(source)
     # reading and the warm path allocate millions of objects, none in a cycle
     with _no_cycle_collection():
@@ -255,12 +255,9 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     if cache is not None:  # the files look_up hashed: worker processes need not hash them again
         cache.flush()
     unknown = [_Unknown(numbers[i], cells[i][0], verdicts.key(numbers[i])) for i in todo]
-    try:
-        checked = [verdict for part in checked_in_chunks(
-            unknown, verdicts, _WorkerVerdicts.of(cache, video_defaults, recipe),
-            chunk=FLUSH_ROWS, processes=processes) for verdict in part]
-    except WorkerDied as exc:
-        raise CatalogError(f"{name}: {exc}; what the finished chunks learnt is kept") from exc
+    checked = [verdict for part in checked_in_chunks(
+        unknown, verdicts, _WorkerVerdicts.of(cache, video_defaults, recipe), chunk=FLUSH_ROWS,
+        processes=processes) for verdict in part]
     for i, verdict in zip(todo, checked):
         outcomes[i] = verdict if isinstance(verdict, list) else outcome(numbers[i], *cells[i],
                                                                          *verdict)

@@ -9,12 +9,16 @@ Workers are started with "forkserver" (or "spawn" where there is none), never "f
 inside Dagster run workers and sensor daemons, which have threads. Each worker opens its own
 checker once (a picklable ``opener`` builds it: its own validation cache for the same
 database) and checks chunks of rows; after each chunk it flushes what it learnt, so a load cut
-short keeps the finished chunks' work. Results come back in the items' order. A worker that
-dies fails the load with ``WorkerDied`` rather than hanging it. No Dagster imports.
+short keeps the finished chunks' work. Results come back in the items' order. If a worker
+dies (killed, crashed in native code, or it could not start: a caller's main script that
+loads a catalog without an ``if __name__ == "__main__"`` guard is run again in each worker),
+the rows left are checked in this process, with a warning, rather than the load hanging or
+failing. No Dagster imports.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -22,8 +26,9 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["PROCESS_MIN_ROWS", "ROW_PROCESSES", "ROW_THREADS", "Checker", "WorkerDied",
-           "checked_in_chunks"]
+__all__ = ["PROCESS_MIN_ROWS", "ROW_PROCESSES", "ROW_THREADS", "Checker", "checked_in_chunks"]
+
+_log = logging.getLogger(__name__)
 
 #: Threads checking rows at once in this process (image reads and downloads release the GIL).
 ROW_THREADS = min(8, os.cpu_count() or 1)
@@ -45,10 +50,6 @@ class Checker(Protocol[_T, _R]):
     def flush(self) -> None: ...
 
 
-class WorkerDied(RuntimeError):
-    """A worker process ended while checking (killed, or crashed in native code)."""
-
-
 def checked_in_chunks(items: Sequence[_T], here: Checker[_T, _R],
                       opener: Callable[[], Checker[_T, _R]] | None, *, chunk: int,
                       processes: int | None = None) -> Iterator[list[_R]]:
@@ -61,7 +62,7 @@ def checked_in_chunks(items: Sequence[_T], here: Checker[_T, _R],
     if opener is None or processes <= 1 or len(items) < 2:
         yield from _in_threads(items, here, chunk)
     else:  # a few items are shared out too, rather than all left to one worker
-        yield from _in_processes(items, opener, min(chunk, -(-len(items) // processes)),
+        yield from _in_processes(items, here, opener, min(chunk, -(-len(items) // processes)),
                                  processes)
 
 
@@ -74,8 +75,9 @@ def _in_threads(items: Sequence[_T], checker: Checker[_T, _R], chunk: int
             yield results
 
 
-def _in_processes(items: Sequence[_T], opener: Callable[[], Checker[_T, _R]], chunk: int,
-                  processes: int) -> Iterator[list[_R]]:
+def _in_processes(items: Sequence[_T], here: Checker[_T, _R],
+                  opener: Callable[[], Checker[_T, _R]], chunk: int, processes: int
+                  ) -> Iterator[list[_R]]:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # imported once in the server, so each worker forked from it starts without imports
@@ -84,19 +86,25 @@ def _in_processes(items: Sequence[_T], opener: Callable[[], Checker[_T, _R]], ch
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_open,
                                initargs=(opener,))
+    done = 0  # chunks whose results were yielded
     try:
         futures: list[Future[list[_R]]] = [pool.submit(_check_chunk, items[start:start + chunk])
                                            for start in range(0, len(items), chunk)]
-        for number, future in enumerate(futures):
+        for future in futures:
             try:
-                yield future.result()
-            except BrokenProcessPool as exc:
-                raise WorkerDied(f"a worker process checking rows ended abruptly (killed, "
-                                 f"crashed in native code, or it could not start) after "
-                                 f"{number} of {len(futures)} chunks of up to {chunk} rows "
-                                 f"were checked") from exc
+                results = future.result()
+            except BrokenProcessPool:
+                break
+            done += 1
+            yield results
     finally:  # also when the caller stops early: queued chunks are not checked
         pool.shutdown(wait=True, cancel_futures=True)
+    if done < len(futures):
+        left = items[done * chunk:]
+        _log.warning("a worker process checking rows ended abruptly (killed, crashed in native "
+                     "code, or it could not start) after %d of %d chunks; the %d rows left are "
+                     "checked in this process", done, len(futures), len(left))
+        yield from _in_threads(left, here, chunk)
 
 
 #: This worker process's checker, opened once by the pool's initializer.
