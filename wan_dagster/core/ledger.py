@@ -385,10 +385,15 @@ class Ledger:
         """A SQLite file: shared only by the processes of this machine."""
         return self._sqlite
 
-    def transaction(self, *, write: bool = False) -> contextlib.AbstractContextManager[Connection]:
+    def transaction(self, *, write: bool = False, durable: bool = True
+                    ) -> contextlib.AbstractContextManager[Connection]:
         """One transaction on the ledger's database, for the tables that live beside the
-        ledger (``account_limits``); ``write`` takes SQLite's write lock up front."""
-        return self._tx(write=write)
+        ledger (``account_limits``); ``write`` takes SQLite's write lock up front. A write
+        that need not survive a power cut (``durable`` False: the account's rate tokens and
+        slots, which die with the processes that hold them) commits on SQLite without waiting
+        for the disk; other processes see it all the same, and the next durable commit syncs
+        it too."""
+        return self._tx(write=write, durable=durable)
 
     def dispose(self) -> None:
         """Close the pooled connections (the ledger reconnects if used again)."""
@@ -791,14 +796,15 @@ class Ledger:
         return _row_to_attempt(row) if row is not None else None
 
     @contextmanager
-    def _tx(self, *, write: bool = False) -> Iterator[Connection]:
-        """One transaction; ``write`` takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+    def _tx(self, *, write: bool = False, durable: bool = True) -> Iterator[Connection]:
+        """One transaction; ``write`` takes SQLite's write lock up front (BEGIN IMMEDIATE);
+        ``durable`` False commits without a sync to disk (SQLite)."""
         if os.getpid() != self._pid:  # forked: never share the parent's sockets or file locks
             self._engine.dispose(close=False)
             self._pid = os.getpid()
         with self._engine.connect() as conn:
             if write:
-                conn.execution_options(ledger_write=True)
+                conn.execution_options(ledger_write=True, ledger_durable=durable)
             with conn.begin():
                 yield conn
 
@@ -857,7 +863,8 @@ def _cost_row(a: Attempt) -> dict[str, Any]:
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN would
     # be DEFERRED), then: wait for other writers instead of failing, and use WAL so readers
-    # never block the writer. synchronous stays FULL: an intent must survive a power cut.
+    # never block the writer. synchronous is FULL (an intent must survive a power cut) but
+    # for the writes made with ``durable`` False (see ``_sqlite_on_begin``).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -868,6 +875,15 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get("ledger_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    options = conn.get_execution_options()
+    if not options.get("ledger_write"):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+        return
+    # NORMAL in WAL mode: the commit is in the log, visible to every process and never torn,
+    # but not synced, so a power cut may lose it; FULL syncs it (and everything before it).
+    synchronous = "FULL" if options.get("ledger_durable", True) else "NORMAL"
+    if conn.info.get("synchronous") != synchronous:  # a setting of the pooled connection
+        conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+        conn.info["synchronous"] = synchronous
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
