@@ -34,6 +34,8 @@ from ..dashscope.limits import Slots
 from ..dashscope.pricing import Cost
 from ..dashscope.registry import Output
 from ..dashscope.requests import TaskRequest
+from ..dashscope.validation import decode_verdicts
+from .image_verdicts import ValidationCache
 from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Attempt, Ledger, Status
 from .ledger_thread import LedgerThread
@@ -158,6 +160,10 @@ class BatchRunner:
         #: works): several threads doing it at once would each take the interpreter lock from
         #: the event loop in turn.
         self._media_thread: ThreadPoolExecutor
+        #: Decode verdicts of request inputs by content, in the ledger's database (while run()
+        #: or collect() works): a catalog image the catalog's load decoded, or one that many
+        #: SKUs share, is not decoded again for each request.
+        self._verdicts: ValidationCache
 
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
@@ -184,6 +190,7 @@ class BatchRunner:
                               self._lease_s / 3, "wan-attempt-lease").start()
         self.db = LedgerThread(self.ledger)
         self._media_thread = ThreadPoolExecutor(1, thread_name_prefix="wan-media")
+        self._verdicts = ValidationCache.for_url(self.ledger.url)
         with _scratch_dir() as self._work:
             try:
                 yield
@@ -191,6 +198,7 @@ class BatchRunner:
                 # media jobs not started yet were for SKUs that no longer wait for them (an
                 # interrupted run); ledger calls all go through, as the loop made them
                 self._media_thread.shutdown(wait=True, cancel_futures=True)
+                self._verdicts.flush()
                 self.db.close()
                 heartbeat.stop()
                 self.ledger.release_leases(self.owner)
@@ -346,7 +354,8 @@ class BatchRunner:
         from (each source's first variant)."""
         stills = {ref: self._local_copy(source.stored) for ref, source in sources.items()
                   if source.stored is not None}
-        return output_request(product, plan, stills, self.settings.video_defaults)
+        with decode_verdicts(self._verdicts):
+            return output_request(product, plan, stills, self.settings.video_defaults)
 
     def _local_copy(self, stored: StoredMedia) -> Path:
         path = self.store.local_path(stored.key)
