@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import binascii
+import functools
 import hashlib
 import os
 import re
@@ -299,6 +300,32 @@ attempts_table = sa.Table(
 #: Columns added after the first release: ``_create_schema`` adds them to older tables.
 _LATER_COLUMNS = ("owner", "lease_until", "sent_at")
 _t = attempts_table
+# Statements built once (a batch makes several per generation: building one costs more CPU
+# than running it); parameters ``w_*`` guard the row, ``v_*`` are written.
+_GET = sa.select(_t).where(_t.c.id == sa.bindparam("attempt_id"))
+_LATEST = sa.select(_t).where(
+    _t.c.asset == sa.bindparam("asset"), _t.c.sku == sa.bindparam("sku"),
+    _t.c.input_fingerprint == sa.bindparam("fingerprint"),
+).order_by(_t.c.attempt_no.desc()).limit(1)
+
+_UNRESOLVED = sa.select(_t).where(_t.c.model == sa.bindparam("model"), sa.or_(
+    _t.c.status == Status.AMBIGUOUS.value,
+    sa.and_(_t.c.status == Status.INTENT.value, _t.c.sent_at.is_not(None)))).order_by(_t.c.id)
+
+
+@functools.cache
+def _transition_statement(columns: tuple[str, ...], statuses: tuple[str, ...], held: bool,
+                          kept: tuple[str, ...]) -> sa.Update:
+    """``UPDATE ... RETURNING`` the row, setting ``columns`` (those in ``kept`` only where
+    empty) if the row is in one of ``statuses`` (and, ``held``, leased to ``w_owner``)."""
+    guards = [_t.c.id == sa.bindparam("w_id"), _t.c.status.in_(statuses)]
+    if held:
+        guards += [_t.c.owner == sa.bindparam("w_owner"),
+                   _t.c.lease_until > sa.bindparam("w_now", type_=_UTCDateTime())]
+    values = {name: sa.bindparam(f"v_{name}", type_=_t.c[name].type) for name in columns}
+    for name in kept:
+        values[name] = sa.func.coalesce(_t.c[name], values[name])
+    return _t.update().where(*guards).values(values).returning(*_t.c)
 
 
 def _now() -> datetime:
@@ -556,11 +583,8 @@ class Ledger:
         """Creates of ``model`` whose task is not known yet although they were (maybe) sent,
         by any process: AMBIGUOUS ones, and INTENTs on the wire. Reconciliation may adopt a
         task that shows nothing to tell it apart only when its own create is the one left."""
-        query = sa.select(_t).where(_t.c.model == model, sa.or_(
-            _t.c.status == Status.AMBIGUOUS.value,
-            sa.and_(_t.c.status == Status.INTENT.value, _t.c.sent_at.is_not(None))))
         with self._tx() as conn:
-            return [_row_to_attempt(r) for r in conn.execute(query.order_by(_t.c.id))]
+            return [_row_to_attempt(r) for r in conn.execute(_UNRESOLVED, {"model": model})]
 
     # ------------------------------------------------------------------ transitions
 
@@ -623,9 +647,8 @@ class Ledger:
         billed all the same."""
         return self._transition(
             attempt_id, {Status.SUBMITTED, Status.SUCCEEDED, Status.AMBIGUOUS},
-            {"status": Status.EXPIRED.value, "message": message,
-             "finished_at": sa.func.coalesce(_t.c.finished_at,
-                                            sa.literal(_now(), _UTCDateTime()))})
+            {"status": Status.EXPIRED.value, "message": message, "finished_at": _now()},
+            kept=("finished_at",))
 
     def mark_ambiguous(self, attempt_id: int, message: str) -> Attempt:
         """The create's answer was lost (timeout, dropped connection, 5xx): a task may exist.
@@ -642,22 +665,23 @@ class Ledger:
             "status": Status.CANCELED.value, "finished_at": _now()})
 
     def _transition(self, attempt_id: int, expected: set[Status], values: dict[str, Any],
-                    *, holder: str | None = None) -> Attempt:
+                    *, holder: str | None = None, kept: Iterable[str] = ()) -> Attempt:
         """One UPDATE guarded by the current status (and with ``holder``, by a live lease of
         that owner): of racing writers, one wins; a stale one gets LedgerConflict with the row
-        as it now is."""
+        as it now is. Columns in ``kept`` keep a value they already have."""
         now = _now()
         values = {**values, "updated_at": now}
-        allowed = [s.value for s in expected]
-        guards = [_t.c.id == attempt_id, _t.c.status.in_(allowed)]
-        if holder is not None:
-            guards += [_t.c.owner == holder, _t.c.lease_until > now]
+        allowed = sorted(s.value for s in expected)
+        statement = _transition_statement(tuple(sorted(values)), tuple(allowed),
+                                          holder is not None, tuple(sorted(kept)))
+        params = {f"v_{name}": value for name, value in values.items()}
+        params.update(w_id=attempt_id, w_owner=holder, w_now=now)
         try:
             with self._tx(write=True) as conn:
-                result = conn.execute(_t.update().where(*guards).values(**values))
+                row = conn.execute(statement, params).first()
+                if row is not None:
+                    return _row_to_attempt(row)
                 current = self._get_in(conn, attempt_id)
-                if result.rowcount == 1 and current is not None:
-                    return current
         except IntegrityError as exc:
             current = self.get(attempt_id)
             if current is None:
@@ -785,14 +809,13 @@ class Ledger:
 
     @staticmethod
     def _get_in(conn: Connection, attempt_id: int) -> Attempt | None:
-        row = conn.execute(sa.select(_t).where(_t.c.id == attempt_id)).first()
+        row = conn.execute(_GET, {"attempt_id": attempt_id}).first()
         return _row_to_attempt(row) if row is not None else None
 
     @staticmethod
     def _latest_in(conn: Connection, asset: str, sku: str, fingerprint: str) -> Attempt | None:
-        row = conn.execute(sa.select(_t).where(
-            _t.c.asset == asset, _t.c.sku == sku, _t.c.input_fingerprint == fingerprint)
-            .order_by(_t.c.attempt_no.desc()).limit(1)).first()
+        row = conn.execute(_LATEST, {"asset": asset, "sku": sku, "fingerprint": fingerprint}
+                           ).first()
         return _row_to_attempt(row) if row is not None else None
 
     @contextmanager
