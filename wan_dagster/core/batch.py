@@ -168,7 +168,7 @@ class BatchRunner:
     async def run(self, products: Iterable[Product], assets: Iterable[str]) -> list[Outcome]:
         selected = set(assets)
         products = list(products)
-        with self._working():
+        async with self._working():
             chains = [asyncio.ensure_future(self._guarded(p, selected)) for p in products]
             try:
                 per_sku = await asyncio.gather(*chains)
@@ -180,35 +180,45 @@ class BatchRunner:
                 raise
         return [outcome for outcomes in per_sku for outcome in outcomes]
 
-    @contextlib.contextmanager
-    def _working(self) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def _working(self) -> AsyncIterator[None]:
         """While the run works: a scratch directory of its own, and a heartbeat that keeps the
         leases on its attempts; at the end both go, and its attempts are free to claim. A
-        store other than the ledger's refuses the run before anything starts."""
-        bind_store(self.ledger, self.store)
+        store other than the ledger's refuses the run before anything starts. Both ends write
+        to the database and the disk: in a thread, not on the loop (a probe or a run sharing
+        the loop would stall)."""
+        def start() -> None:
+            bind_store(self.ledger, self.store)
+            self._verdicts = ValidationCache.for_url(self.ledger.url)
+
+        await asyncio.to_thread(start)
         heartbeat = Heartbeat(lambda: self.ledger.renew_leases(self.owner, self._lease_s),
                               self._lease_s / 3, "wan-attempt-lease").start()
         self.db = LedgerThread(self.ledger)
         self._media_thread = ThreadPoolExecutor(1, thread_name_prefix="wan-media")
-        self._verdicts = ValidationCache.for_url(self.ledger.url)
+
+        def finish() -> None:
+            # media jobs not started yet were for SKUs that no longer wait for them (an
+            # interrupted run); ledger calls all go through, as the loop made them
+            self._media_thread.shutdown(wait=True, cancel_futures=True)
+            self._verdicts.flush()
+            self.db.close()
+            heartbeat.stop()
+            self.ledger.release_leases(self.owner)
+
         with _scratch_dir() as self._work:
             try:
                 yield
             finally:
-                # media jobs not started yet were for SKUs that no longer wait for them (an
-                # interrupted run); ledger calls all go through, as the loop made them
-                self._media_thread.shutdown(wait=True, cancel_futures=True)
-                self._verdicts.flush()
-                self.db.close()
-                heartbeat.stop()
-                self.ledger.release_leases(self.owner)
+                # shielded: interrupted again, the thread still finishes the clean-up
+                await asyncio.shield(asyncio.to_thread(finish))
 
     async def collect(self, attempt: Attempt) -> Outcome:
         """Finish an attempt some other run left behind (the task sensor's collect runs):
         recover its task if the id was never stored, wait for it, download and store it.
         Never creates a task: if the create never landed, the attempt is withdrawn so that the
         next run of the SKU starts a fresh one. An attempt a live run holds is left to it."""
-        with self._working():
+        async with self._working():
             attempt = await self._claim(attempt)
             return await self._advance(attempt.asset, attempt.sku,
                                        unknown_creates.recorded_request(attempt), attempt,
