@@ -152,6 +152,10 @@ class AccountLimits:
         """Book the earliest free token of a rate limit: wait ``delay`` before using it."""
         return _wait(self._book, scope, count, window)
 
+    async def book_async(self, scope: str, count: int, window: float) -> Booking:
+        """``book`` awaited: the worker answers the event loop directly (no thread between)."""
+        return await asyncio.wrap_future(_submit(self._book, scope, count, window))
+
     def answered(self, scope: str, slot_no: int, window: float) -> None:
         """The request that used the token was answered: the token is free a window later."""
         _queue(self._answered, scope, slot_no, window)
@@ -159,6 +163,9 @@ class AccountLimits:
     def take(self, scope: str, size: int) -> bool:
         """Take a free concurrency slot for this process, if there is one."""
         return _wait(self._take, scope, size)
+
+    async def take_async(self, scope: str, size: int) -> bool:
+        return await asyncio.wrap_future(_submit(self._take, scope, size))
 
     def give_back(self, scope: str) -> None:
         with self._lock:
@@ -266,6 +273,9 @@ class DatabaseWindow:
     def book(self) -> Booking:
         return self._store.book(self.scope, self.count, self.window)
 
+    async def book_async(self) -> Booking:
+        return await self._store.book_async(self.scope, self.count, self.window)
+
     def answered(self, booking: Booking) -> None:
         self._store.answered(self.scope, booking.token, self.window)
 
@@ -294,7 +304,7 @@ class DatabaseSlots:
         return True
 
     async def acquire_async(self) -> None:
-        while not await asyncio.to_thread(self.try_acquire):
+        while not await self._store.take_async(self.scope, self.size):
             await asyncio.sleep(_poll())
 
     def release(self) -> None:

@@ -72,7 +72,8 @@ class Sleep:
 @dataclass(frozen=True)
 class Book:
     """Book a moment in ``window`` (answered with its ``Booking``). A window shared through a
-    database answers after a write: the async driver waits for it off its event loop."""
+    database answers after a write: the async driver awaits ``book_async``, which makes it
+    off its event loop."""
 
     window: Window
 
