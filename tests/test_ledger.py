@@ -641,3 +641,23 @@ def test_schema_compiles_for_postgres() -> None:
     assert "BIGSERIAL" in ddl and "NUMERIC(28, 10)" in ddl
     assert "TIMESTAMP WITH TIME ZONE" in ddl and "UNIQUE (asset, sku, input_fingerprint, " \
         "attempt_no)" in ddl
+
+
+def test_a_write_that_need_not_survive_a_power_cut_skips_only_the_disk_sync(tmp_path) -> None:
+    """The account limits' rows commit without a sync (SQLite ``synchronous`` NORMAL), the
+    ledger's own writes with one (FULL), on the same pooled connections; another process's
+    connection sees the unsynced write at once."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger, other = Ledger(url), Ledger(url)
+    table = sa.Table("limits_like", sa.MetaData(), sa.Column("n", sa.Integer))
+    ledger.create_tables(table.metadata)
+    for durable, synchronous in ((False, 1), (True, 2), (False, 1)):
+        with ledger.transaction(write=True, durable=durable) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == synchronous
+            conn.execute(table.insert().values(n=synchronous))
+    with other.transaction() as conn:
+        assert sorted(conn.execute(sa.select(table.c.n)).scalars()) == [1, 1, 2]
+    attempt, _ = _begin(ledger)  # and the ledger's own writes sync again
+    with ledger.transaction() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    assert other.get(attempt.id) == attempt

@@ -209,10 +209,23 @@ def test_garbage_image_raises_media_error(probe) -> None:
         probe(b"definitely not an image" * 10)
 
 
-def test_truncated_png_raises_media_error() -> None:
+@pytest.mark.parametrize("decode", [True, False])
+def test_truncated_png_raises_media_error(decode: bool) -> None:
     data = _png(_photo((200, 200), (10, 20, 30)))
     with pytest.raises(MediaError):
-        probe_image(data[: len(data) // 2])
+        probe_image(data[: len(data) // 2], decode=decode)
+
+
+def test_png_walk_refuses_a_flipped_byte_and_reads_the_header() -> None:
+    """Without decoding, a PNG is still checked chunk by chunk against its CRCs."""
+    data = _png(_photo((200, 200), (10, 20, 30)))
+    info = probe_image(data, decode=False)
+    assert (info.format, info.width, info.height, info.mode) == ("PNG", 200, 200, "RGB")
+    assert info.has_transparency is None  # not decoded: not known
+    middle = len(data) // 2
+    with pytest.raises(MediaError, match="checksum|broken"):
+        probe_image(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:],
+                    decode=False)
 
 
 # --- video ----------------------------------------------------------------------------------
@@ -264,10 +277,16 @@ def test_video_rejects_odd_dimensions() -> None:
         _clip(width=321)
 
 
-def test_truncated_video_raises_media_error() -> None:
+@pytest.mark.parametrize("decode", [True, False])
+def test_truncated_video_raises_media_error(decode: bool) -> None:
     data = _clip(audio=True, seed=4)
     with pytest.raises(MediaError):
-        probe_video(data[: len(data) // 2])
+        probe_video(data[: len(data) // 2], decode=decode)
+
+
+def test_video_walk_reads_what_the_decode_reads() -> None:
+    data = _clip(audio=True, seed=5)
+    assert probe_video(data, decode=False) == probe_video(data)
 
 
 def test_garbage_video_raises_media_error() -> None:

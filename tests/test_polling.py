@@ -3,6 +3,7 @@ after, and a queued task is not polled as if it were about to end."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from wan_dagster.dashscope import REGISTRY, DashScopeClient, PollPolicy, TaskTimeoutError
@@ -40,6 +41,11 @@ def test_a_queued_task_is_looked_at_four_times_per_shortest_run_time() -> None:
     assert PollPolicy().delay(RunTime(2.0, 3.0), None) == 1.0
 
 
+def test_a_queued_task_whose_start_the_service_dates_is_looked_at_after_the_shortest() -> None:
+    """It cannot end sooner, and once it runs its answer says when it started."""
+    assert PollPolicy().delay(WINDOW, None, start_dated=True) == 100.0
+
+
 def test_time_scale_shrinks_every_interval() -> None:
     fast = PollPolicy().scaled(0.01)
     assert fast.delay(WINDOW, 0.0) == pytest.approx(1.0)
@@ -69,6 +75,39 @@ def test_a_created_video_is_fetched_only_inside_its_window(emulator) -> None:
     window = request.spec.run_time(request.parameters)
     near = (window.longest - window.shortest) / 8
     assert 1 <= emulator.counters["fetches"] <= (window.longest - window.shortest) / near + 2
+
+
+@pytest.mark.emulator(time_scale=0.01)
+def test_a_video_queued_behind_others_is_polled_from_its_dated_start(emulator) -> None:
+    """The model runs two at once: a short video sent after two longer ones waits in the
+    service's queue for about a run time. Seen queued, it cannot end within its shortest run
+    time, and once running, the service's ``submit_time`` and ``scheduled_time`` say how long
+    it was queued: so it is looked at once per shortest run time while queued (not four
+    times), and then as a video that was never queued (at most window / near interval + 2)."""
+    answers: list[str] = []
+
+    def seen(response: httpx.Response) -> None:
+        if response.request.method == "GET" and "/tasks/" in response.request.url.path:
+            response.read()
+            answers.append(response.json()["output"]["task_status"])
+
+    options = {**FAST, "poll": PollPolicy(time_scale=0.01)}
+    with DashScopeClient(api_key=KEY, base_url=emulator.base_url, **options,
+                         http_client=httpx.Client(event_hooks={"response": [seen]})) as client:
+        for n in range(2):
+            client.create(image_to_video(_photo(), model="wanx2.1-i2v-turbo", prompt=f"long {n}",
+                                         resolution="720P", duration=5))
+        request = image_to_video(_photo(), model="wanx2.1-i2v-turbo", prompt="short",
+                                 resolution="480P", duration=3)
+        task = client.wait(client.create(request))
+    assert task.status == "SUCCEEDED"
+    window = request.spec.run_time(request.parameters)
+    queued_s = (task.scheduled_time - task.submit_time).total_seconds()
+    assert queued_s > 0.2  # it did wait in the queue
+    assert answers.count("PENDING") <= queued_s / (window.shortest * 0.01) + 1
+    near = (window.longest - window.shortest) / 8
+    running = len(answers) - answers.count("PENDING")
+    assert running <= (window.longest - window.shortest) / near + 2
 
 
 @pytest.mark.emulator(time_scale=0.01)

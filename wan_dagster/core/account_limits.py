@@ -14,8 +14,10 @@ allowed rate. So the limits live in the ledger's database, as rows of ``wan_acco
   processes.
 
 Each booking or acquisition is one short write transaction, made in one worker thread per
-process (``_worker``), in the order asked: a commit waits for the disk, and made on a batch's
-event loop it would stall every task. Bookings and acquisitions wait for their answer (an
+process (``_worker``), in the order asked: a commit may wait for another process's write lock,
+and made on a batch's event loop it would stall every task. The rows say nothing that must
+outlive their processes, so on SQLite they commit without a sync to disk (``durable`` False):
+visible to every process at once, but not paid for with a disk flush twice per task fetch. Bookings and acquisitions wait for their answer (an
 async caller waits in a thread of its own); the answers and releases are queued and not
 waited for, and any later booking or acquisition of this process comes after them. SQLite's
 write lock serialises the transactions of several processes on one machine; on Postgres
@@ -72,6 +74,40 @@ slots_table = sa.Table(
 _s = slots_table
 
 
+# The row operations, built once: building a statement costs more CPU than running it, and
+# a batch makes two of them per task fetch. Parameters named ``w_*`` guard the row, ``v_*``
+# are the values written.
+def _p(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(name)
+
+
+def _locked(query: sa.Select[Any]) -> sa.Select[Any]:
+    """Skip rows another transaction is changing (Postgres); SQLite's write lock already makes
+    the transaction exclusive."""
+    return query.with_for_update(skip_locked=True)
+
+
+_row = (_s.c.scope == _p("w_scope"), _s.c.slot_no == _p("w_slot"))
+_BOOK_PICK = sa.select(_s.c.slot_no, _s.c.busy_until).where(
+    _s.c.scope == _p("scope"), _s.c.slot_no < _p("count")).order_by(_s.c.busy_until).limit(1)
+_BOOK_PICK_LOCKED = _locked(_BOOK_PICK)
+_BOOK = _s.update().where(*_row, _s.c.busy_until == _p("w_old")).values(
+    busy_until=_p("v_until"))
+_ANSWERED = _s.update().where(*_row, _s.c.busy_until < _p("v_until")).values(
+    busy_until=_p("v_until"))
+_free = sa.or_(_s.c.holder.is_(None), _s.c.busy_until < _p("now"))
+_TAKE_PICK = sa.select(_s.c.slot_no).where(
+    _s.c.scope == _p("scope"), _s.c.slot_no < _p("size"), _free).limit(1)
+_TAKE_PICK_LOCKED = _locked(_TAKE_PICK)
+_TAKE = _s.update().where(*_row, sa.or_(_s.c.holder.is_(None), _s.c.busy_until < _p("w_now"))
+                          ).values(holder=_p("v_holder"), busy_until=_p("v_until"))
+_GIVE_BACK = _s.update().where(*_row, _s.c.holder == _p("w_holder")).values(
+    holder=None, busy_until=0.0)
+_IN_USE = sa.select(sa.func.count()).select_from(_s).where(
+    _s.c.scope == _p("scope"), _s.c.slot_no < _p("size"), _s.c.holder.is_not(None),
+    _s.c.busy_until >= _p("now"))
+
+
 class AccountLimits:
     """``dashscope.limits.SharedLimits`` kept in the ledger's database. Use ``for_ledger``:
     one per ledger URL and process, whose heartbeat renews the slots this process holds."""
@@ -116,6 +152,10 @@ class AccountLimits:
         """Book the earliest free token of a rate limit: wait ``delay`` before using it."""
         return _wait(self._book, scope, count, window)
 
+    async def book_async(self, scope: str, count: int, window: float) -> Booking:
+        """``book`` awaited: the worker answers the event loop directly (no thread between)."""
+        return await asyncio.wrap_future(_submit(self._book, scope, count, window))
+
     def answered(self, scope: str, slot_no: int, window: float) -> None:
         """The request that used the token was answered: the token is free a window later."""
         _queue(self._answered, scope, slot_no, window)
@@ -123,6 +163,9 @@ class AccountLimits:
     def take(self, scope: str, size: int) -> bool:
         """Take a free concurrency slot for this process, if there is one."""
         return _wait(self._take, scope, size)
+
+    async def take_async(self, scope: str, size: int) -> bool:
+        return await asyncio.wrap_future(_submit(self._take, scope, size))
 
     def give_back(self, scope: str) -> None:
         with self._lock:
@@ -133,26 +176,24 @@ class AccountLimits:
 
     def _book(self, scope: str, count: int, window: float) -> Booking:
         self._ensure(scope, count)
+        pick = _BOOK_PICK_LOCKED if self._postgres else _BOOK_PICK
         while True:
-            with self._ledger.transaction(write=True) as conn:
+            with self._ledger.transaction(write=True, durable=False) as conn:
                 now = self._now(conn)
-                row = conn.execute(self._pick(sa.select(_s.c.slot_no, _s.c.busy_until).where(
-                    _s.c.scope == scope, _s.c.slot_no < count).order_by(_s.c.busy_until))).first()
+                row = conn.execute(pick, {"scope": scope, "count": count}).first()
                 if row is None:  # every row is being booked by someone else right now
                     continue
                 at = max(now, row.busy_until)
-                booked = conn.execute(_s.update().where(
-                    _s.c.scope == scope, _s.c.slot_no == row.slot_no,
-                    _s.c.busy_until == row.busy_until).values(busy_until=at + window)).rowcount
+                booked = conn.execute(_BOOK, {"w_scope": scope, "w_slot": row.slot_no,
+                                              "w_old": row.busy_until,
+                                              "v_until": at + window}).rowcount
             if booked == 1:
                 return Booking(at - now, row.slot_no)
 
     def _answered(self, scope: str, slot_no: int, window: float) -> None:
-        with self._ledger.transaction(write=True) as conn:
-            free_at = self._now(conn) + window
-            conn.execute(_s.update().where(
-                _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.busy_until < free_at,
-            ).values(busy_until=free_at))
+        with self._ledger.transaction(write=True, durable=False) as conn:
+            conn.execute(_ANSWERED, {"w_scope": scope, "w_slot": slot_no,
+                                     "v_until": self._now(conn) + window})
 
     def _take(self, scope: str, size: int) -> bool:
         """Waiters poll, so a read (which takes no lock) first looks whether any slot is free
@@ -160,16 +201,15 @@ class AccountLimits:
         self._ensure(scope, size)
         if self.in_use(scope, size) >= size:
             return False
-        with self._ledger.transaction(write=True) as conn:
+        with self._ledger.transaction(write=True, durable=False) as conn:
             now = self._now(conn)
-            free = sa.or_(_s.c.holder.is_(None), _s.c.busy_until < now)
-            row = conn.execute(self._pick(sa.select(_s.c.slot_no).where(
-                _s.c.scope == scope, _s.c.slot_no < size, free))).first()
+            row = conn.execute(_TAKE_PICK_LOCKED if self._postgres else _TAKE_PICK,
+                               {"scope": scope, "size": size, "now": now}).first()
             if row is None:
                 return False
-            taken = conn.execute(_s.update().where(
-                _s.c.scope == scope, _s.c.slot_no == row.slot_no, free,
-            ).values(holder=self.holder, busy_until=now + self.lease_s)).rowcount
+            taken = conn.execute(_TAKE, {"w_scope": scope, "w_slot": row.slot_no, "w_now": now,
+                                         "v_holder": self.holder,
+                                         "v_until": now + self.lease_s}).rowcount
         if taken != 1:
             return False
         with self._lock:
@@ -177,24 +217,21 @@ class AccountLimits:
         return True
 
     def _give_back(self, scope: str, slot_no: int) -> None:
-        with self._ledger.transaction(write=True) as conn:
-            conn.execute(_s.update().where(
-                _s.c.scope == scope, _s.c.slot_no == slot_no, _s.c.holder == self.holder,
-            ).values(holder=None, busy_until=0.0))
+        with self._ledger.transaction(write=True, durable=False) as conn:
+            conn.execute(_GIVE_BACK, {"w_scope": scope, "w_slot": slot_no,
+                                      "w_holder": self.holder})
 
     def in_use(self, scope: str, size: int) -> int:
         """Slots of ``scope`` held right now by live holders (any process)."""
         with self._ledger.transaction() as conn:
-            now = self._now(conn)
-            return conn.execute(sa.select(sa.func.count()).select_from(_s).where(
-                _s.c.scope == scope, _s.c.slot_no < size, _s.c.holder.is_not(None),
-                _s.c.busy_until >= now)).scalar_one()
+            return conn.execute(_IN_USE, {"scope": scope, "size": size,
+                                          "now": self._now(conn)}).scalar_one()
 
     def _renew(self) -> None:
         with self._lock:
             if not any(self._held.values()):
                 return
-        with self._ledger.transaction(write=True) as conn:
+        with self._ledger.transaction(write=True, durable=False) as conn:
             conn.execute(_s.update().where(_s.c.holder == self.holder).values(
                 busy_until=self._now(conn) + self.lease_s))
 
@@ -202,24 +239,18 @@ class AccountLimits:
         """Create the rows of a limit the first time it is used (racing creators are fine)."""
         if (scope, count) in self._ready:
             return
-        with self._ledger.transaction(write=True) as conn:
+        with self._ledger.transaction(write=True, durable=False) as conn:
             have = set(conn.execute(sa.select(_s.c.slot_no).where(_s.c.scope == scope))
                        .scalars())
         missing = [n for n in range(count) if n not in have]
         for slot_no in missing:
             try:
-                with self._ledger.transaction(write=True) as conn:
+                with self._ledger.transaction(write=True, durable=False) as conn:
                     conn.execute(_s.insert().values(scope=scope, slot_no=slot_no, holder=None,
                                                     busy_until=0.0))
             except IntegrityError:
                 pass  # another process created it first
         self._ready.add((scope, count))
-
-    def _pick(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        """One row, skipping rows another transaction is changing (Postgres); SQLite's write
-        lock already makes the transaction exclusive."""
-        query = query.limit(1)
-        return query.with_for_update(skip_locked=True) if self._postgres else query
 
     def _now(self, conn: Connection) -> float:
         if self._postgres:
@@ -241,6 +272,9 @@ class DatabaseWindow:
 
     def book(self) -> Booking:
         return self._store.book(self.scope, self.count, self.window)
+
+    async def book_async(self) -> Booking:
+        return await self._store.book_async(self.scope, self.count, self.window)
 
     def answered(self, booking: Booking) -> None:
         self._store.answered(self.scope, booking.token, self.window)
@@ -270,7 +304,7 @@ class DatabaseSlots:
         return True
 
     async def acquire_async(self) -> None:
-        while not await asyncio.to_thread(self.try_acquire):
+        while not await self._store.take_async(self.scope, self.size):
             await asyncio.sleep(_poll())
 
     def release(self) -> None:

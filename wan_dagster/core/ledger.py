@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import binascii
+import functools
 import hashlib
 import os
 import re
@@ -299,6 +300,32 @@ attempts_table = sa.Table(
 #: Columns added after the first release: ``_create_schema`` adds them to older tables.
 _LATER_COLUMNS = ("owner", "lease_until", "sent_at")
 _t = attempts_table
+# Statements built once (a batch makes several per generation: building one costs more CPU
+# than running it); parameters ``w_*`` guard the row, ``v_*`` are written.
+_GET = sa.select(_t).where(_t.c.id == sa.bindparam("attempt_id"))
+_LATEST = sa.select(_t).where(
+    _t.c.asset == sa.bindparam("asset"), _t.c.sku == sa.bindparam("sku"),
+    _t.c.input_fingerprint == sa.bindparam("fingerprint"),
+).order_by(_t.c.attempt_no.desc()).limit(1)
+
+_UNRESOLVED = sa.select(_t).where(_t.c.model == sa.bindparam("model"), sa.or_(
+    _t.c.status == Status.AMBIGUOUS.value,
+    sa.and_(_t.c.status == Status.INTENT.value, _t.c.sent_at.is_not(None)))).order_by(_t.c.id)
+
+
+@functools.cache
+def _transition_statement(columns: tuple[str, ...], statuses: tuple[str, ...], held: bool,
+                          kept: tuple[str, ...]) -> sa.Update:
+    """``UPDATE ... RETURNING`` the row, setting ``columns`` (those in ``kept`` only where
+    empty) if the row is in one of ``statuses`` (and, ``held``, leased to ``w_owner``)."""
+    guards = [_t.c.id == sa.bindparam("w_id"), _t.c.status.in_(statuses)]
+    if held:
+        guards += [_t.c.owner == sa.bindparam("w_owner"),
+                   _t.c.lease_until > sa.bindparam("w_now", type_=_UTCDateTime())]
+    values = {name: sa.bindparam(f"v_{name}", type_=_t.c[name].type) for name in columns}
+    for name in kept:
+        values[name] = sa.func.coalesce(_t.c[name], values[name])
+    return _t.update().where(*guards).values(values).returning(*_t.c)
 
 
 def _now() -> datetime:
@@ -385,10 +412,15 @@ class Ledger:
         """A SQLite file: shared only by the processes of this machine."""
         return self._sqlite
 
-    def transaction(self, *, write: bool = False) -> contextlib.AbstractContextManager[Connection]:
+    def transaction(self, *, write: bool = False, durable: bool = True
+                    ) -> contextlib.AbstractContextManager[Connection]:
         """One transaction on the ledger's database, for the tables that live beside the
-        ledger (``account_limits``); ``write`` takes SQLite's write lock up front."""
-        return self._tx(write=write)
+        ledger (``account_limits``); ``write`` takes SQLite's write lock up front. A write
+        that need not survive a power cut (``durable`` False: the account's rate tokens and
+        slots, which die with the processes that hold them) commits on SQLite without waiting
+        for the disk; other processes see it all the same, and the next durable commit syncs
+        it too."""
+        return self._tx(write=write, durable=durable)
 
     def dispose(self) -> None:
         """Close the pooled connections (the ledger reconnects if used again)."""
@@ -551,11 +583,8 @@ class Ledger:
         """Creates of ``model`` whose task is not known yet although they were (maybe) sent,
         by any process: AMBIGUOUS ones, and INTENTs on the wire. Reconciliation may adopt a
         task that shows nothing to tell it apart only when its own create is the one left."""
-        query = sa.select(_t).where(_t.c.model == model, sa.or_(
-            _t.c.status == Status.AMBIGUOUS.value,
-            sa.and_(_t.c.status == Status.INTENT.value, _t.c.sent_at.is_not(None))))
         with self._tx() as conn:
-            return [_row_to_attempt(r) for r in conn.execute(query.order_by(_t.c.id))]
+            return [_row_to_attempt(r) for r in conn.execute(_UNRESOLVED, {"model": model})]
 
     # ------------------------------------------------------------------ transitions
 
@@ -618,9 +647,8 @@ class Ledger:
         billed all the same."""
         return self._transition(
             attempt_id, {Status.SUBMITTED, Status.SUCCEEDED, Status.AMBIGUOUS},
-            {"status": Status.EXPIRED.value, "message": message,
-             "finished_at": sa.func.coalesce(_t.c.finished_at,
-                                            sa.literal(_now(), _UTCDateTime()))})
+            {"status": Status.EXPIRED.value, "message": message, "finished_at": _now()},
+            kept=("finished_at",))
 
     def mark_ambiguous(self, attempt_id: int, message: str) -> Attempt:
         """The create's answer was lost (timeout, dropped connection, 5xx): a task may exist.
@@ -637,22 +665,23 @@ class Ledger:
             "status": Status.CANCELED.value, "finished_at": _now()})
 
     def _transition(self, attempt_id: int, expected: set[Status], values: dict[str, Any],
-                    *, holder: str | None = None) -> Attempt:
+                    *, holder: str | None = None, kept: Iterable[str] = ()) -> Attempt:
         """One UPDATE guarded by the current status (and with ``holder``, by a live lease of
         that owner): of racing writers, one wins; a stale one gets LedgerConflict with the row
-        as it now is."""
+        as it now is. Columns in ``kept`` keep a value they already have."""
         now = _now()
         values = {**values, "updated_at": now}
-        allowed = [s.value for s in expected]
-        guards = [_t.c.id == attempt_id, _t.c.status.in_(allowed)]
-        if holder is not None:
-            guards += [_t.c.owner == holder, _t.c.lease_until > now]
+        allowed = sorted(s.value for s in expected)
+        statement = _transition_statement(tuple(sorted(values)), tuple(allowed),
+                                          holder is not None, tuple(sorted(kept)))
+        params = {f"v_{name}": value for name, value in values.items()}
+        params.update(w_id=attempt_id, w_owner=holder, w_now=now)
         try:
             with self._tx(write=True) as conn:
-                result = conn.execute(_t.update().where(*guards).values(**values))
+                row = conn.execute(statement, params).first()
+                if row is not None:
+                    return _row_to_attempt(row)
                 current = self._get_in(conn, attempt_id)
-                if result.rowcount == 1 and current is not None:
-                    return current
         except IntegrityError as exc:
             current = self.get(attempt_id)
             if current is None:
@@ -780,25 +809,25 @@ class Ledger:
 
     @staticmethod
     def _get_in(conn: Connection, attempt_id: int) -> Attempt | None:
-        row = conn.execute(sa.select(_t).where(_t.c.id == attempt_id)).first()
+        row = conn.execute(_GET, {"attempt_id": attempt_id}).first()
         return _row_to_attempt(row) if row is not None else None
 
     @staticmethod
     def _latest_in(conn: Connection, asset: str, sku: str, fingerprint: str) -> Attempt | None:
-        row = conn.execute(sa.select(_t).where(
-            _t.c.asset == asset, _t.c.sku == sku, _t.c.input_fingerprint == fingerprint)
-            .order_by(_t.c.attempt_no.desc()).limit(1)).first()
+        row = conn.execute(_LATEST, {"asset": asset, "sku": sku, "fingerprint": fingerprint}
+                           ).first()
         return _row_to_attempt(row) if row is not None else None
 
     @contextmanager
-    def _tx(self, *, write: bool = False) -> Iterator[Connection]:
-        """One transaction; ``write`` takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+    def _tx(self, *, write: bool = False, durable: bool = True) -> Iterator[Connection]:
+        """One transaction; ``write`` takes SQLite's write lock up front (BEGIN IMMEDIATE);
+        ``durable`` False commits without a sync to disk (SQLite)."""
         if os.getpid() != self._pid:  # forked: never share the parent's sockets or file locks
             self._engine.dispose(close=False)
             self._pid = os.getpid()
         with self._engine.connect() as conn:
             if write:
-                conn.execution_options(ledger_write=True)
+                conn.execution_options(ledger_write=True, ledger_durable=durable)
             with conn.begin():
                 yield conn
 
@@ -857,7 +886,8 @@ def _cost_row(a: Attempt) -> dict[str, Any]:
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN would
     # be DEFERRED), then: wait for other writers instead of failing, and use WAL so readers
-    # never block the writer. synchronous stays FULL: an intent must survive a power cut.
+    # never block the writer. synchronous is FULL (an intent must survive a power cut) but
+    # for the writes made with ``durable`` False (see ``_sqlite_on_begin``).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -868,6 +898,15 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get("ledger_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    options = conn.get_execution_options()
+    if not options.get("ledger_write"):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+        return
+    # NORMAL in WAL mode: the commit is in the log, visible to every process and never torn,
+    # but not synced, so a power cut may lose it; FULL syncs it (and everything before it).
+    synchronous = "FULL" if options.get("ledger_durable", True) else "NORMAL"
+    if conn.info.get("synchronous") != synchronous:  # a setting of the pooled connection
+        conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+        conn.info["synchronous"] = synchronous
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 

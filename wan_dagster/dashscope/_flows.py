@@ -72,7 +72,8 @@ class Sleep:
 @dataclass(frozen=True)
 class Book:
     """Book a moment in ``window`` (answered with its ``Booking``). A window shared through a
-    database answers after a write: the async driver waits for it off its event loop."""
+    database answers after a write: the async driver awaits ``book_async``, which makes it
+    off its event loop."""
 
     window: Window
 
@@ -179,7 +180,13 @@ def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | Non
     """Poll until the task ends, at the cadence of its run-time window (``PollPolicy``).
     FAILED/CANCELED/UNKNOWN are returned, not raised. Transient read trouble only delays the
     answer: a paid task is never given up over a blip. At the deadline TaskTimeoutError carries
-    the task id so the caller can resume later."""
+    the task id so the caller can resume later.
+
+    A task this client created that the service dates (``submit_time``, ``scheduled_time``)
+    started when its create was sent plus the time it waited in the service's queue: a
+    difference of the service's own times, so no clock is compared with another. A task
+    queued ahead (``limits.SUBMIT_AHEAD``) is then polled from its real start, not as if it
+    had run since it was sent."""
     policy = core.config.poll
     known = core.expectation(task_id)
     if known is not None:
@@ -191,6 +198,7 @@ def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | Non
     last = Task(task_id=task_id, status="NOT_YET_FETCHED", model=model)
     interval: float | None = None
     queued_at: float | None = None  # when it was last seen queued
+    dated = False  # the service dates the task's times: a queued one's start will show
     if running_since is not None:
         interval = policy.delay(expected, started - running_since)
         yield Sleep(interval if timeout is None else min(interval, timeout))
@@ -204,8 +212,11 @@ def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | Non
             if last.is_terminal:
                 return last
         now = time.monotonic()
+        dated = dated or (known is not None and last.submit_time is not None)
         if last.status == TaskStatus.PENDING:
             queued_at, running_since = now, None
+        elif (dated_start := _started(known, last)) is not None:
+            running_since = dated_start
         elif running_since is None:
             # It started after it was last seen queued; never seen queued, it may be near its end.
             running_since = queued_at if queued_at is not None else (
@@ -214,8 +225,17 @@ def wait(core: ClientCore, task_id: str, model: str | None, timeout: float | Non
         if timeout is not None and elapsed >= timeout:
             raise TaskTimeoutError(last, elapsed)
         interval = policy.delay(expected, None if running_since is None else now - running_since,
-                                interval)
+                                interval, start_dated=dated)
         yield Sleep(interval if timeout is None else min(interval, timeout - elapsed))
+
+
+def _started(known: Expectation | None, task: Task) -> float | None:
+    """The monotonic moment a task this client created started running, from the service's
+    dates: when the create was sent, plus how long the task was queued. None if not dated."""
+    if known is None or task.submit_time is None or task.scheduled_time is None:
+        return None
+    queued_s = (task.scheduled_time - task.submit_time).total_seconds()
+    return known.sent_at + max(0.0, queued_s)
 
 
 def cancel(core: ClientCore, task_id: str) -> Flow:

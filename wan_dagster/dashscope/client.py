@@ -280,7 +280,7 @@ class AsyncDashScopeClient(_Base):
             await action.counter.acquire_async()
             return None
         if isinstance(action, flows.Book):
-            return await asyncio.to_thread(action.window.book)
+            return await action.window.book_async()
         if isinstance(action, flows.Stream):
             async with self._http.stream("GET", action.url) as response:
                 if response.is_error:

@@ -78,6 +78,10 @@ class SlidingWindow:
             bisect.insort(self._booked, at)
             return Booking(at - now, at)
 
+    async def book_async(self) -> Booking:
+        """``book`` for a coroutine: a few list operations under a lock, so on the loop."""
+        return self.book()
+
     def answered(self, booking: Booking) -> None:
         with self._lock:
             now = time.monotonic()
@@ -130,6 +134,10 @@ class Window(Protocol):
     """A rate limit (``SlidingWindow``'s ``book`` and ``answered``)."""
 
     def book(self) -> Booking: ...
+
+    async def book_async(self) -> Booking:
+        """``book`` from a coroutine, never blocking its event loop."""
+        ...
 
     def answered(self, booking: Booking) -> None: ...
 

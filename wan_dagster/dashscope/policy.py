@@ -30,9 +30,10 @@ class PollPolicy:
     A task cannot end before it has run for the window's shortest time, so nothing is fetched
     before then; inside the window it is fetched every eighth of the window (1-5 s), which keeps
     the delay in noticing its end to half that; past the window it backs off to the docs' 15 s.
-    A task still queued is looked at four times per shortest run time: it cannot end sooner.
-    Intervals are in service seconds; ``time_scale`` shrinks them for an emulator that runs
-    faster than the service."""
+    A task still queued cannot end within the shortest run time either: it is looked at again
+    then if the service will date its start (``scheduled_time``), else four times per shortest
+    run time, to learn roughly when it started. Intervals are in service seconds;
+    ``time_scale`` shrinks them for an emulator that runs faster than the service."""
 
     window_fraction: float = 1 / 8
     near_min: float = 1.0
@@ -43,12 +44,15 @@ class PollPolicy:
     time_scale: float = 1.0
 
     def delay(self, expected: RunTime, running_for: float | None,
-              previous: float | None = None) -> float:
+              previous: float | None = None, *, start_dated: bool = False) -> float:
         """Seconds (real) until the next fetch. ``running_for``: real seconds since the earliest
-        moment the task may have started running; None while it is queued."""
+        moment the task may have started running; None while it is queued. ``start_dated``:
+        the service will tell when a queued task started, so there is no need to look early."""
         k = self.time_scale
         shortest, longest = expected.shortest * k, expected.longest * k
         if running_for is None:
+            if start_dated:
+                return max(self.near_min * k, shortest)
             return max(self.near_min * k, shortest * self.queued_fraction)
         if running_for < shortest:
             return shortest - running_for
