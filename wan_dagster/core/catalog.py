@@ -21,6 +21,7 @@ import os
 import re
 import stat
 import threading
+import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -87,7 +88,7 @@ DAGSTER_MULTI_PARTITION_CHARACTERS = ("|", ",", "[", "]")
 ROW_WORKERS = min(8, os.cpu_count() or 1)
 #: Rows checked between two writes of the validation cache: a load cut short (a crash, a
 #: sensor tick's timeout) loses at most this many rows' work.
-FLUSH_ROWS = 2000
+FLUSH_ROWS = 500
 #: Rows whose keys are computed and looked up at once: a load bounded by ``max_checks`` stops
 #: after the block where it found enough unknown rows, so that a new catalog's first sensor
 #: tick does not hash every image of the catalog.
@@ -164,7 +165,8 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  cache_dir: Path | None = None, video_defaults: VideoDefaults = DEFAULT_VIDEO,
                  local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = (),
                  skus: Collection[str] | None = None, cache: ValidationCache | None = None,
-                 recipe: Recipe = DEFAULT_RECIPE, max_checks: int | None = None) -> Catalog:
+                 recipe: Recipe = DEFAULT_RECIPE, max_checks: int | None = None,
+                 check_seconds: float | None = None) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
     catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
@@ -180,7 +182,9 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     requests of at most this many rows the cache does not know (the first in file order); the
     others are left out of both products and errors and counted in ``Catalog.unchecked``, and
     blocks of ``LOOKUP_ROWS`` rows past them are not even looked up (their images not hashed),
-    so that one pass (a sensor tick) stays short whatever the catalog's size."""
+    so that one pass (a sensor tick) stays short whatever the catalog's size.
+    ``check_seconds``: likewise, start no further ``FLUSH_ROWS`` rows once this many seconds
+    went into checking rows (how long a row takes depends on its images)."""
     name = os.fspath(source)
     # reading and the warm path allocate millions of objects, none in a cycle
     with _no_cycle_collection():
@@ -259,11 +263,13 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                 else:
                     outcomes.append(outcome(n, *cell, *stored))
     todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
-    unchecked = todo[max_checks:] if max_checks is not None else []
-    todo = todo[:len(todo) - len(unchecked)]
+    todo = todo[:max_checks]
+    deadline = None if check_seconds is None else time.monotonic() + check_seconds
     # Rows are independent and mostly image decoding and S3 downloads, which release the GIL.
     with ThreadPoolExecutor(max_workers=ROW_WORKERS) as pool:
         for start in range(0, len(todo), FLUSH_ROWS):
+            if deadline is not None and start and time.monotonic() > deadline:
+                break  # at least one part per load: a bounded load always makes progress
             part = todo[start:start + FLUSH_ROWS]
             checked = pool.map(lambda i: guarded(numbers[i], cells[i][0],
                                                  lambda: check_requests(numbers[i], *cells[i])),
@@ -279,7 +285,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     usable = dict.fromkeys(sku for sku in all_skus if _usable_key(sku))
     return Catalog(name, tuple(products), tuple(errors), len(all_skus),
                    MappingProxyType({c: str(t) for c, t in frame.dtypes.items()}),
-                   tuple(usable), frame, len(unchecked))
+                   tuple(usable), frame, sum(isinstance(done, tuple) for done in outcomes))
 
 
 _collection_lock = threading.Lock()
