@@ -253,6 +253,17 @@ def test_a_bounded_load_does_not_hash_the_images_of_rows_far_past_its_bound(samp
     assert part.products == everything.products and part.errors == everything.errors
 
 
+def test_a_load_bounded_in_time_checks_one_part_at_least(sample, url, monkeypatch):
+    """Past ``check_seconds`` no further part of ``FLUSH_ROWS`` rows is started, but the first
+    always is, so every bounded load makes progress."""
+    import wan_dagster.core.catalog as catalog
+
+    monkeypatch.setattr(catalog, "FLUSH_ROWS", 4)
+    part = load_catalog(sample, cache=cache_of(url), check_seconds=0)
+    assert part.unchecked == 33 - 4
+    assert len(part.products) + len({e.row for e in part.errors}) == 4
+
+
 def test_a_new_catalogs_first_ticks_are_bounded_and_ask_for_each_run_once(sample, url, capsys):
     """A tick validates at most ``rows_per_tick`` new rows, registers and asks runs for those,
     says how far it got, and the next tick goes on from the database: every valid SKU is

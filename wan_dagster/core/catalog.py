@@ -21,6 +21,7 @@ import os
 import re
 import stat
 import threading
+import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -85,7 +86,7 @@ DAGSTER_MULTI_PARTITION_CHARACTERS = ("|", ",", "[", "]")
 
 #: Rows checked between two writes of the validation cache: a load cut short (a crash, a
 #: sensor tick's timeout) loses at most this many rows' work.
-FLUSH_ROWS = 2000
+FLUSH_ROWS = 500
 #: Rows whose keys are computed and looked up at once: a load bounded by ``max_checks`` stops
 #: after the block where it found enough unknown rows, so that a new catalog's first sensor
 #: tick does not hash every image of the catalog.
@@ -163,7 +164,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  local_roots: Sequence[str] = (), s3_prefixes: Sequence[str] = (),
                  skus: Collection[str] | None = None, cache: ValidationCache | None = None,
                  recipe: Recipe = DEFAULT_RECIPE, max_checks: int | None = None,
-                 processes: int | None = None) -> Catalog:
+                 check_seconds: float | None = None, processes: int | None = None) -> Catalog:
     """Read and validate a catalog: a local ``.csv``/``.parquet``/``.pq`` file or an
     ``s3://bucket/key`` read with ``s3_client``. Image cells are resolved relative to the
     catalog and confined to its folder (or bucket) and the ``local_roots`` and ``s3_prefixes``
@@ -180,6 +181,8 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
     others are left out of both products and errors and counted in ``Catalog.unchecked``, and
     blocks of ``LOOKUP_ROWS`` rows past them are not even looked up (their images not hashed),
     so that one pass (a sensor tick) stays short whatever the catalog's size.
+    ``check_seconds``: likewise, take no further ``FLUSH_ROWS`` rows once this many seconds
+    went into checking rows (how long a row takes depends on its images).
 
     ``processes``: how many worker processes check the rows the cache does not know (``1``:
     threads in this process); by default one per core when there are many such rows
@@ -250,23 +253,28 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                 else:
                     outcomes.append(outcome(n, *cell, *stored))
     todo = [i for i, done in enumerate(outcomes) if isinstance(done, tuple)]
-    unchecked = todo[max_checks:] if max_checks is not None else []
-    todo = todo[:len(todo) - len(unchecked)]
+    todo = todo[:max_checks]
     if cache is not None:  # the files look_up hashed: worker processes need not hash them again
         cache.flush()
     unknown = [_Unknown(numbers[i], cells[i][0], verdicts.key(numbers[i])) for i in todo]
-    checked = [verdict for part in checked_in_chunks(
-        unknown, verdicts, _WorkerVerdicts.of(cache, video_defaults, recipe), chunk=FLUSH_ROWS,
-        processes=processes) for verdict in part]
-    for i, verdict in zip(todo, checked):
-        outcomes[i] = verdict if isinstance(verdict, list) else outcome(numbers[i], *cells[i],
-                                                                         *verdict)
+    deadline = None if check_seconds is None else time.monotonic() + check_seconds
+    parts = checked_in_chunks(unknown, verdicts, _WorkerVerdicts.of(cache, video_defaults, recipe),
+                              chunk=FLUSH_ROWS, processes=processes)
+    taken = 0
+    for part in parts:  # in order; a part's size is the checker's choice
+        for i, verdict in zip(todo[taken:taken + len(part)], part):
+            outcomes[i] = verdict if isinstance(verdict, list) else outcome(
+                numbers[i], *cells[i], *verdict)
+        taken += len(part)
+        if deadline is not None and time.monotonic() > deadline:
+            break  # at least one part per load: a bounded load always makes progress
+    parts.close()  # a bounded load's workers check no further part
     products = [done for done in outcomes if isinstance(done, Product)]
     errors = [error for done in outcomes if isinstance(done, list) for error in done]
     usable = dict.fromkeys(sku for sku in all_skus if _usable_key(sku))
     return Catalog(name, tuple(products), tuple(errors), len(all_skus),
                    MappingProxyType({c: str(t) for c, t in frame.dtypes.items()}),
-                   tuple(usable), frame, len(unchecked))
+                   tuple(usable), frame, sum(isinstance(done, tuple) for done in outcomes))
 
 
 _collection_lock = threading.Lock()

@@ -141,16 +141,18 @@ class CatalogResource(dg.ConfigurableResource):
             else DEFAULT_RECIPE
 
     def load(self, video_defaults: VideoDefaults = DEFAULT_VIDEO, recipe: Recipe | None = None,
-             skus: Collection[str] | None = None, max_checks: int | None = None) -> Catalog:
+             skus: Collection[str] | None = None, max_checks: int | None = None,
+             check_seconds: float | None = None) -> Catalog:
         """The validated catalog; ``video_defaults`` fill empty video cells (and so take part
         in the video fingerprints); ``recipe`` (default: this resource's) decides what each row
         gets and so which cells it needs. ``skus``: validate only these SKUs' rows (a run's
-        own). ``max_checks``: check at most this many rows the cache does not know yet (see
-        ``load_catalog``)."""
+        own). ``max_checks``, ``check_seconds``: check at most this many rows the cache does
+        not know yet, for about this long (see ``load_catalog``)."""
         return load_catalog(self.path, s3_client=_LazyS3Client(self.s3),
                             video_defaults=video_defaults, local_roots=self.local_roots,
                             s3_prefixes=self.s3_prefixes, recipe=recipe or self.recipe,
-                            skus=skus, cache=self.cache, max_checks=max_checks)
+                            skus=skus, cache=self.cache, max_checks=max_checks,
+                            check_seconds=check_seconds)
 
     @property
     def database_url(self) -> str:

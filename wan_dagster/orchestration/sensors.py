@@ -19,6 +19,9 @@ SENSOR_NAME = "catalog_sensor"
 #: mass edit): a few milliseconds each, so a tick stays well inside Dagster's 60 s sensor
 #: timeout; the rest is validated by the next ticks, the finished part kept in the database.
 ROWS_PER_TICK = 5000
+#: And at most about this long on them: how long a row takes depends on its images (the first
+#: rows of a new catalog decode most of them).
+SECONDS_PER_TICK = 20.0
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -67,13 +70,14 @@ def run_request(first: str, last: str, fingerprint: str) -> dg.RunRequest:
 
 def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
                          default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
-                         rows_per_tick: int = ROWS_PER_TICK) -> dg.SensorDefinition:
+                         rows_per_tick: int = ROWS_PER_TICK,
+                         seconds_per_tick: float = SECONDS_PER_TICK) -> dg.SensorDefinition:
     @dg.sensor(name=SENSOR_NAME, job=job, minimum_interval_seconds=minimum_interval_seconds,
                default_status=default_status,
                description="Registers new SKUs as partitions (in chunks) and requests batched "
                            "runs for new or changed products only.")
     def catalog_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource):
-        cat = catalog.load(max_checks=rows_per_tick)
+        cat = catalog.load(max_checks=rows_per_tick, check_seconds=seconds_per_tick)
         current = fingerprints(cat)
         wanted, cursor = SeenFingerprints.for_url(catalog.database_url).changes(
             SENSOR_NAME, context.cursor, current)
@@ -104,7 +108,8 @@ def build_catalog_sensor(job, *, minimum_interval_seconds: int = 60,
 
 
 def _progress(catalog: Catalog) -> str:
-    """How far a tick bounded by ``rows_per_tick`` got, or "" when it checked every row."""
+    """How far a tick bounded by ``rows_per_tick`` and ``seconds_per_tick`` got, or "" when
+    it checked every row."""
     if not catalog.unchecked:
         return ""
     return (f"catalog {catalog.source}: validated {catalog.row_count - catalog.unchecked:,} of "
