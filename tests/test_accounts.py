@@ -277,6 +277,19 @@ def test_an_answered_request_holds_its_shared_token_a_window_from_the_answer(hol
     assert time.time() + second.delay >= answered_at + window.window - 0.01  # clock reads
 
 
+def test_an_answer_within_the_slack_writes_nothing_the_booking_already_covers_it(holders):
+    """The row keeps the booked moment plus a window: the answer's write is saved (as it is
+    for every fast answer), so the next booking waits from the booking, not the answer."""
+    window = holders().window("acct:m:submit", 1.0)
+    window.answer_slack = 60.0  # any answer counts as fast
+    first = window.book()
+    booked_at = time.time() + first.delay
+    time.sleep(0.2)
+    window.answered(first)
+    second = holders().window("acct:m:submit", 1.0).book()  # another process
+    assert time.time() + second.delay < booked_at + window.window + 0.1
+
+
 def _open_limits(url: str, start: multiprocessing.synchronize.Barrier) -> None:
     ledger = Ledger(url)
     start.wait()

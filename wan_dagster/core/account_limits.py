@@ -149,16 +149,28 @@ class AccountLimits:
     # ------------------------------------------------------------------ row operations
 
     def book(self, scope: str, count: int, window: float) -> Booking:
-        """Book the earliest free token of a rate limit: wait ``delay`` before using it."""
-        return _wait(self._book, scope, count, window)
+        """Book the earliest free token of a rate limit: wait ``delay`` before using it. The
+        token is ``(slot_no, the booked moment on this process's monotonic clock)``."""
+        asked = time.monotonic()  # before the transaction: the moment is never placed late
+        booking = _wait(self._book, scope, count, window)
+        return Booking(booking.delay, (booking.token, asked + booking.delay))
 
     async def book_async(self, scope: str, count: int, window: float) -> Booking:
         """``book`` awaited: the worker answers the event loop directly (no thread between)."""
-        return await asyncio.wrap_future(_submit(self._book, scope, count, window))
+        asked = time.monotonic()
+        booking = await asyncio.wrap_future(_submit(self._book, scope, count, window))
+        return Booking(booking.delay, (booking.token, asked + booking.delay))
 
-    def answered(self, scope: str, slot_no: int, window: float) -> None:
-        """The request that used the token was answered: the token is free a window later."""
-        _queue(self._answered, scope, slot_no, window)
+    def answered(self, scope: str, token: tuple[int, float], window: float,
+                 slack: float) -> None:
+        """The request that used the token was answered: the token is free a window after the
+        answer. Written only if the answer came more than ``slack`` after the booked moment:
+        sooner, the request arrived within the window's margin of that moment, and the row's
+        booked moment plus a window already keeps the token that long (one write per task
+        fetch fewer when the service answers fast)."""
+        slot_no, booked_at = token
+        if time.monotonic() - booked_at > slack:
+            _queue(self._answered, scope, slot_no, window)
 
     def take(self, scope: str, size: int) -> bool:
         """Take a free concurrency slot for this process, if there is one."""
@@ -269,6 +281,9 @@ class DatabaseWindow:
         self.scope = scope
         self.count = max(1, int(rate))
         self.window = self.count / rate + margin
+        #: An answer this soon after the booked moment moves nothing (see ``answered``): half
+        #: the margin, the other half left for what the margin absorbed before.
+        self.answer_slack = margin / 2
 
     def book(self) -> Booking:
         return self._store.book(self.scope, self.count, self.window)
@@ -277,7 +292,7 @@ class DatabaseWindow:
         return await self._store.book_async(self.scope, self.count, self.window)
 
     def answered(self, booking: Booking) -> None:
-        self._store.answered(self.scope, booking.token, self.window)
+        self._store.answered(self.scope, booking.token, self.window, self.answer_slack)
 
 
 class DatabaseSlots:
