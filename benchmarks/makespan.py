@@ -26,7 +26,9 @@ video SKUs, 6 with a model shot too. Per scenario:
   idle process of its own (``control``): on a loaded machine the operating system alone
   makes some wake-ups late, and those are not the batch's.
 - **CPU per SKU-asset**: this process's CPU time (every thread) during the call, divided by
-  the SKU-assets it made.
+  the SKU-assets it made. For a probed scenario the probe's own share is shown beside it:
+  the control probe's CPU per second (it runs the same probe, idle) times the makespan, per
+  SKU-asset (the SDK scenarios run no probe).
 """
 
 from __future__ import annotations
@@ -209,7 +211,10 @@ def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probe
     stalls = "-"
     if control is not None:
         control.terminate()
-        stalls = f"{STALLS.line()}; control {control.communicate()[0].strip()}"
+        counted, probe_cpu_per_s = control.communicate()[0].strip().rsplit("|", 1)
+        probe_ms = float(probe_cpu_per_s) * makespan * 1000 / max(1, made)
+        stalls = (f"{STALLS.line()}; control {counted}; the probe's CPU ~{probe_ms:.1f} ms per "
+                  "SKU-asset of it")
     result = Result(name, makespan, bound(rows, video_sources(products)), cpu_s, made, stalls)
     print(result.line(), flush=True)
     print(f"{'':9s} {timeline(called, called + makespan, rows)}", flush=True)
@@ -323,17 +328,20 @@ def sdk_pool(emulator: EmulatorProcess, products: list[Product], work: Path) -> 
 
 
 def control_probe() -> None:
-    """The probe in an idle process until SIGTERM; prints what it counted. (A handler of its
-    own: SIGINT once left this child running after a Dagster scenario.)"""
+    """The probe in an idle process until SIGTERM; prints what it counted and its CPU seconds
+    per second, ``|``-separated. (A handler of its own: SIGINT once left this child running
+    after a Dagster scenario.)"""
     stalls = Stalls()
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    cpu, started = time.process_time(), time.monotonic()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_probe(stalls))
-    print(stalls.line(), flush=True)
+    print(f"{stalls.line()}|{(time.process_time() - cpu) / (time.monotonic() - started):.5f}",
+          flush=True)
 
 
 def main() -> None:
