@@ -146,6 +146,18 @@ def test_concurrency_slots_are_shared_between_holders(holders):
     assert a.try_acquire() and not b.try_acquire()
 
 
+def test_a_first_acquire_writes_at_once_and_only_a_waiters_retries_look_first(
+        holders, monkeypatch):
+    first, second = holders(), holders()
+    looks: list[str] = []
+    reads = AccountLimits.in_use
+    monkeypatch.setattr(AccountLimits, "in_use",
+                        lambda self, scope, size: looks.append(scope) or reads(self, scope, size))
+    assert first.slots("acct:m:running", 1).acquire(timeout=0) and looks == []
+    assert not second.slots("acct:m:running", 1).acquire(timeout=0.3)  # the first holds it
+    assert looks and set(looks) == {"acct:m:running"}
+
+
 def test_a_dead_holders_slot_comes_back_when_its_lease_lapses(holders):
     dead = holders(lease_s=0.0)  # a holder whose lease lapses at once
     dead.close()

@@ -172,12 +172,14 @@ class AccountLimits:
         if time.monotonic() - booked_at > slack:
             _queue(self._answered, scope, slot_no, window)
 
-    def take(self, scope: str, size: int) -> bool:
-        """Take a free concurrency slot for this process, if there is one."""
-        return _wait(self._take, scope, size)
+    def take(self, scope: str, size: int, *, look_first: bool = True) -> bool:
+        """Take a free concurrency slot for this process, if there is one. ``look_first``:
+        a read (which takes no lock) first looks whether any slot is free at all, for a
+        waiter that asks again and again; a first try goes straight to the write."""
+        return _wait(self._take, scope, size, look_first)
 
-    async def take_async(self, scope: str, size: int) -> bool:
-        return await asyncio.wrap_future(_submit(self._take, scope, size))
+    async def take_async(self, scope: str, size: int, *, look_first: bool = True) -> bool:
+        return await asyncio.wrap_future(_submit(self._take, scope, size, look_first))
 
     def give_back(self, scope: str) -> None:
         with self._lock:
@@ -207,11 +209,9 @@ class AccountLimits:
             conn.execute(_ANSWERED, {"w_scope": scope, "w_slot": slot_no,
                                      "v_until": self._now(conn) + window})
 
-    def _take(self, scope: str, size: int) -> bool:
-        """Waiters poll, so a read (which takes no lock) first looks whether any slot is free
-        at all."""
+    def _take(self, scope: str, size: int, look_first: bool) -> bool:
         self._ensure(scope, size)
-        if self.in_use(scope, size) >= size:
+        if look_first and self.in_use(scope, size) >= size:
             return False
         with self._ledger.transaction(write=True, durable=False) as conn:
             now = self._now(conn)
@@ -311,16 +311,22 @@ class DatabaseSlots:
         return self._store.take(self.scope, self.size)
 
     def acquire(self, timeout: float | None = None) -> bool:
+        """The first try writes at once (the slot is usually free: a batch's own gate already
+        waited for it); the retries of a waiter look before they take the write lock."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.try_acquire():
+        retry = False
+        while not self._store.take(self.scope, self.size, look_first=retry):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(_poll())
+            retry = True
         return True
 
     async def acquire_async(self) -> None:
-        while not await self._store.take_async(self.scope, self.size):
+        retry = False
+        while not await self._store.take_async(self.scope, self.size, look_first=retry):
             await asyncio.sleep(_poll())
+            retry = True
 
     def release(self) -> None:
         self._store.give_back(self.scope)
