@@ -30,6 +30,9 @@ class PollPolicy:
     A task cannot end before it has run for the window's shortest time, so nothing is fetched
     before then; inside the window it is fetched every eighth of the window (1-5 s), which keeps
     the delay in noticing its end to half that; past the window it backs off to the docs' 15 s.
+    The first look comes one such interval after the shortest time, not at it: a task whose
+    running time is counted from its create (or its dated start) cannot have ended by then,
+    and one that ends within that first interval is noticed at its end either way.
     A task still queued cannot end within the shortest run time either: it is looked at again
     then if the service will date its start (``scheduled_time``), else four times per shortest
     run time, to learn roughly when it started. Intervals are in service seconds;
@@ -54,10 +57,10 @@ class PollPolicy:
             if start_dated:
                 return max(self.near_min * k, shortest)
             return max(self.near_min * k, shortest * self.queued_fraction)
-        if running_for < shortest:
-            return shortest - running_for
         near = min(max((longest - shortest) * self.window_fraction, self.near_min * k),
                    self.near_max * k)
+        if running_for < shortest:
+            return shortest + near - running_for
         if running_for < longest:
             return near
         return min(self.maximum * k, max(near, (previous or near) * self.growth))
