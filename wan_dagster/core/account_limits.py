@@ -9,9 +9,10 @@ allowed rate. So the limits live in the ledger's database, as rows of ``wan_acco
   and frees the row when the task ends. A killed process's slots come back within one lease.
 - a **rate limit** of R per second is ``max(1, R)`` rows, each the time its token is next free;
   booking one moves it a window ahead, and the answer to the request moves it to a window
-  after the answer (the request certainly arrived by then). At most ``count`` requests arrive
-  in any window: the same sliding window as ``dashscope.limits.SlidingWindow``, across
-  processes.
+  after the answer (the request certainly arrived by then), unless the answer came within
+  half the window's margin of the booked moment, which the booking already covers. At most
+  ``count`` requests arrive in any window: the same sliding window as
+  ``dashscope.limits.SlidingWindow``, across processes.
 
 Each booking or acquisition is one short write transaction, made in one worker thread per
 process (``_worker``), in the order asked: a commit may wait for another process's write lock,
