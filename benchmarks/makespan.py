@@ -25,6 +25,7 @@ video SKUs, 6 with a model shot too. Per scenario:
   wake-ups more than 100 ms late (the longest is shown). The same probe runs alongside in an
   idle process of its own (``control``): on a loaded machine the operating system alone
   makes some wake-ups late, and those are not the batch's.
+- **task fetches per SKU-asset**: the emulator's count of ``GET /tasks/{id}``.
 - **CPU per SKU-asset**: this process's CPU time (every thread) during the call, divided by
   the SKU-assets it made. For a probed scenario the probe's own share is shown beside it:
   the control probe's CPU per second (it runs the same probe, idle) times the makespan, per
@@ -138,6 +139,10 @@ class EmulatorProcess:
     def reset(self) -> None:
         httpx.post(f"{self.root}/admin/reset").raise_for_status()
 
+    def fetches(self) -> int:
+        """Task fetches (``GET /tasks/{id}``) the emulator answered since its reset."""
+        return int(httpx.get(f"{self.root}/admin/counters").json()["fetches"])
+
     def tasks(self) -> list[dict[str, Any]]:
         with DashScopeClient(api_key=KEY, base_url=self.base_url) as client:
             return [dict(row.raw) for row in client.iter_tasks(page_size=100)]
@@ -189,11 +194,13 @@ class Result:
     cpu_s: float
     made: int
     stalls: str = "-"
+    fetches: int = 0
 
     def line(self) -> str:
         return (f"{self.name:9s} makespan {self.makespan:7.1f} s, bound {self.bound:7.1f} s, "
                 f"makespan/bound {self.makespan / self.bound:5.3f}, {self.made} SKU-assets, "
                 f"CPU {self.cpu_s * 1000 / max(1, self.made):5.1f} ms per SKU-asset, "
+                f"{self.fetches / max(1, self.made):.2f} task fetches per SKU-asset, "
                 f"{self.stalls}")
 
 
@@ -207,6 +214,7 @@ def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probe
     cpu, started, called = time.process_time(), time.monotonic(), time.time()
     made = work()
     makespan, cpu_s = time.monotonic() - started, time.process_time() - cpu
+    fetches = emulator.fetches()
     rows = emulator.tasks()
     stalls = "-"
     if control is not None:
@@ -215,7 +223,8 @@ def measure(name: str, emulator: EmulatorProcess, work: Callable[[], int], probe
         probe_ms = float(probe_cpu_per_s) * makespan * 1000 / max(1, made)
         stalls = (f"{STALLS.line()}; control {counted}; the probe's CPU ~{probe_ms:.1f} ms per "
                   "SKU-asset of it")
-    result = Result(name, makespan, bound(rows, video_sources(products)), cpu_s, made, stalls)
+    result = Result(name, makespan, bound(rows, video_sources(products)), cpu_s, made, stalls,
+                    fetches)
     print(result.line(), flush=True)
     print(f"{'':9s} {timeline(called, called + makespan, rows)}", flush=True)
     return result
