@@ -51,8 +51,9 @@ def test_a_queued_task_is_looked_at_four_times_per_shortest_run_time() -> None:
 
 
 def test_a_queued_task_whose_start_the_service_dates_is_looked_at_after_the_shortest() -> None:
-    """It cannot end sooner, and once it runs its answer says when it started."""
-    assert PollPolicy().delay(WINDOW, None, start_dated=True) == 100.0
+    """It cannot end sooner, and once it runs its answer says when it started: the look comes
+    one interval past the shortest run time, as for a running task's first."""
+    assert PollPolicy().delay(WINDOW, None, start_dated=True) == 105.0
 
 
 def test_time_scale_shrinks_every_interval() -> None:

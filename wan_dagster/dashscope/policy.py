@@ -33,9 +33,10 @@ class PollPolicy:
     The first look comes one such interval after the shortest time, not at it: a task whose
     running time is counted from its create (or its dated start) cannot have ended by then,
     and one that ends within that first interval is noticed at its end either way.
-    A task still queued cannot end within the shortest run time either: it is looked at again
-    then if the service will date its start (``scheduled_time``), else four times per shortest
-    run time, to learn roughly when it started. Intervals are in service seconds;
+    A task still queued cannot end within the shortest run time either: if the service will
+    date its start (``scheduled_time``) it is looked at again one interval past that, where
+    the same holds (learning its start sooner would only place a look it cannot end before),
+    else four times per shortest run time, to learn roughly when it started. Intervals are in service seconds;
     ``time_scale`` shrinks them for an emulator that runs faster than the service."""
 
     window_fraction: float = 1 / 8
@@ -53,12 +54,12 @@ class PollPolicy:
         the service will tell when a queued task started, so there is no need to look early."""
         k = self.time_scale
         shortest, longest = expected.shortest * k, expected.longest * k
-        if running_for is None:
-            if start_dated:
-                return max(self.near_min * k, shortest)
-            return max(self.near_min * k, shortest * self.queued_fraction)
         near = min(max((longest - shortest) * self.window_fraction, self.near_min * k),
                    self.near_max * k)
+        if running_for is None:
+            if start_dated:
+                return shortest + near
+            return max(self.near_min * k, shortest * self.queued_fraction)
         if running_for < shortest:
             return shortest + near - running_for
         if running_for < longest:
