@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import gc
 from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Awaitable, Callable, Iterable, TypeVar
+from typing import Awaitable, Callable, Iterable, Iterator, TypeVar
 
 import dagster as dg
 
@@ -133,9 +135,10 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                              regenerate_expired=config.regenerate_expired, recipe=recipe)
     runners: list[BatchRunner] = []
     try:
-        outcomes = asyncio.run(_run(resources, prices, settings,
-                                    lambda runner: runner.run(products, assets),
-                                    on_outcome, runners))
+        with frozen_heap():
+            outcomes = asyncio.run(_run(resources, prices, settings,
+                                        lambda runner: runner.run(products, assets),
+                                        on_outcome, runners))
     except dg.DagsterExecutionInterruptedError as interrupt:
         # Not re-raised: Dagster would honour the step's RetryPolicy and start submitting again.
         withdrawn = (runners[0].withdrawn if runners else None) or Withdrawn()
@@ -159,6 +162,19 @@ def run_generation(context: dg.OpExecutionContext, skus: Iterable[str], assets: 
                                               metadata=failure.metadata()))
     _log_summary(context, outcomes, failures)
     return failures
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Leaves the objects that exist when the batch starts (Dagster's definitions, instance and
+    run, the catalog: a large heap) out of garbage collection while it runs: each full
+    collection walked them all, 50-170 ms of CPU with the batch's event loop held every time.
+    Afterwards they are collected as before, so garbage among them is freed late, not leaked."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def failure_of(failures: list[SkuFailure]) -> dg.Failure:
