@@ -178,3 +178,20 @@ def test_handoff_and_gallery_on_s3(emulator, s3_client, s3_bucket, s3_endpoint_u
                                         f"s3://{s3_bucket}/{folder}/product_video.mp4"}
         assert latest_metadata(instance, "media_handoff")["manifest_csv"] == \
             f"s3://{s3_bucket}/media/handoff/manifest.csv"
+
+
+def test_video_thumbnail_is_the_first_frame_scaled_to_fit_with_its_aspect():
+    from PIL import Image
+
+    from wan_dagster.core.review import thumbnail_jpeg
+    from wan_dagster.emulator import media
+
+    red = Image.new("RGB", (480, 272), (200, 40, 40))
+    clip = media.video(first=red, last=None, width=480, height=272, duration_s=1, fps=8,
+                       audio=False, seed=1)
+    thumb = Image.open(io.BytesIO(thumbnail_jpeg(clip, video=True)))
+    assert thumb.format == "JPEG" and thumb.size == (200, 113)
+    r, g, b = thumb.convert("RGB").getpixel((100, 56))
+    assert r > g + 80 and r > b + 80  # the first frame's colour
+    poster = Image.open(io.BytesIO(thumbnail_jpeg(clip, video=True, size=640)))
+    assert poster.size == (480, 272)  # never enlarged
