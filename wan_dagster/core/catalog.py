@@ -45,7 +45,7 @@ from .image_verdicts import RULES_VERSION, ValidationCache
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
 from .recipes import DEFAULT_RECIPE, Recipe
-from .row_checks import checked_in_chunks
+from .row_checks import checked_in_chunks, expect
 from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
@@ -240,6 +240,10 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
         misses = 0  # rows to check the long way
         opener = _WorkerVerdicts.of(cache, video_defaults, recipe)
         for start in range(0, len(cells), LOOKUP_ROWS):
+            if start == LOOKUP_ROWS:  # after the first block: the workers' forkserver, if
+                # its unknown rows already call for them, starts while the others are looked up
+                expect(misses if max_checks is None else min(misses, max_checks), opener,
+                       processes)
             block = list(zip(numbers[start:start + LOOKUP_ROWS], cells[start:start + LOOKUP_ROWS]))
             if max_checks is None or misses < max_checks:  # else not even their images hashed
                 verdicts.look_up({n: cell[0] for n, cell in block if isinstance(cell, tuple)})
