@@ -363,8 +363,9 @@ def _prepare_media(spec: ModelSpec, input: dict[str, Any]) -> tuple[list[Prepare
 # is checked by a blank stand-in). Under ``validation_only`` a request with every free text
 # replaced by a stand-in (its shape) is built and checked once per load; each request of a
 # shape that passed runs only what reads its texts: each text field's own rule, the shared word
-# budgets, the cross-field rules and the body size. A request that fails any of them, or whose
-# shape failed, is checked whole, so every message is the one the full check gives.
+# budgets, the cross-field rules that read a text and the body size. A request that fails any
+# of them, or whose shape failed, is checked whole, so every message is the one the full check
+# gives.
 
 #: What stands in for each free text in a shape: one character, one word, truthy, so it passes
 #: every text rule.
@@ -410,7 +411,7 @@ def _by_shape(store: DecodeVerdicts, model: str, spec: ModelSpec, body_input: di
     for param, value in texts:
         own[param.where][param.name] = value
     body = {"model": model, **own}
-    if shared_word_problems(spec, own["input"]) or any(rule(spec, body) for rule in _RULES):
+    if shared_word_problems(spec, own["input"]) or any(rule(spec, body) for rule in _TEXT_RULES):
         return None
     # a string's JSON is the same wherever it stands in the body
     size = shape.size + sum(len(json.dumps(value, ensure_ascii=False).encode())
@@ -557,6 +558,10 @@ _RULES: tuple[Callable[[ModelSpec, Body], list[str]], ...] = (
     _undocumented_fields, _multi_shot_needs_prompt_extend, _silent_audio_url,
     _masked_edit_needs_mask, _background_guidance,
 )
+#: The rules above that read a free text (``free_text_params``; here whether ``ref_prompt`` is
+#: empty): a request checked by its shape runs these again on its own body. The others read
+#: only what its shape fixes (field names, media, options with choices, booleans).
+_TEXT_RULES: tuple[Callable[[ModelSpec, Body], list[str]], ...] = (_background_guidance,)
 
 
 # --------------------------------------------------------------------------- helpers
