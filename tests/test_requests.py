@@ -471,3 +471,44 @@ def test_decompression_bomb_is_a_validation_error_not_a_crash(tmp_path):
     PILImage.new("1", (15000, 15000)).save(path)  # 225 MP, a tiny file
     with pytest.raises(ValidationError, match="img_url"):
         image_to_video(path, model="wan2.2-i2v-flash")
+
+
+def test_requests_of_one_shape_are_checked_as_if_each_were_checked_whole(
+        make_image: MakeImage, tmp_path: Path) -> None:
+    """With a validation cache a catalog's requests that differ only in their prompts are
+    checked once per shape; every request still gets exactly the outcome and messages of its
+    own whole check: the first of a shape passing says nothing about the next one's prompt."""
+    from wan_dagster.core.image_verdicts import ValidationCache
+    from wan_dagster.core.ledger import Ledger
+    from wan_dagster.dashscope.validation import decode_verdicts
+
+    # as a catalog names them: real paths as strings
+    cutout, frame = str(make_image((640, 480), "RGBA", "PNG")), str(make_image((640, 480)))
+    builds: list[Callable[[], TaskRequest]] = []
+    for prompt in ("a beach", "sand " * 151, "", "一个海滩 at dawn", "a beach", "a\u2028beach"):
+        builds.append(lambda p=prompt: background_generation(cutout, ref_prompt=p))
+        builds.append(lambda p=prompt: image_to_video(frame, prompt=p, model="wan2.6-i2v-flash",
+                                                      resolution="720P", duration=5))
+        builds.append(lambda p=prompt: image_to_video(frame, prompt=p * 200,
+                                                      model="wan2.6-i2v-flash"))
+        builds.append(lambda p=prompt: image_edit("wanx2.1-imageedit", p, base_image=frame,
+                                                  function="description_edit_with_mask"))
+        builds.append(lambda p=prompt: image_to_video(frame, prompt=p, model="wan2.6-i2v-flash",
+                                                      shot_type="multi", prompt_extend=False))
+
+    def outcomes() -> list[Any]:
+        found: list[Any] = []
+        for build in builds:
+            try:
+                found.append(build().body)
+            except ValidationError as exc:
+                found.append(exc.problems)
+        return found
+
+    with validation_only():
+        whole = outcomes()
+        with decode_verdicts(ValidationCache(Ledger(f"sqlite:///{tmp_path / 'ledger.db'}"))):
+            by_shape = outcomes()
+    assert by_shape == whole
+    assert any(isinstance(outcome, dict) for outcome in whole)
+    assert any(isinstance(outcome, list) for outcome in whole)

@@ -4,6 +4,7 @@ it, and a worker that dies leaves its rows to the loading process instead of han
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
 import os
 import shutil
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from wan_dagster.core.catalog import load_catalog
 from wan_dagster.core.image_verdicts import ValidationCache
 from wan_dagster.core.ledger import Ledger
-from wan_dagster.core.row_checks import checked_in_chunks
+from wan_dagster.core.row_checks import PROCESS_MIN_ROWS, checked_in_chunks, expect
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -92,3 +93,19 @@ def test_the_rows_a_dead_worker_leaves_are_checked_in_this_process(
     here = [stored for pid, *stored in map(str.split, flushed.read_text().splitlines())
             if pid == str(os.getpid())]
     assert "30" in [item for stored in here for item in stored]
+
+
+def test_a_load_that_will_need_workers_starts_their_forkserver_early() -> None:
+    """Said early (while the loading process still hashes images), the forkserver the workers
+    are forked from starts in the background; a load that will check on threads starts none."""
+    assert expect(PROCESS_MIN_ROWS - 1, _Opener()) is None
+    assert expect(PROCESS_MIN_ROWS, None) is None
+    assert expect(PROCESS_MIN_ROWS, _Opener(), processes=1) is None
+    starting = expect(PROCESS_MIN_ROWS, _Opener())
+    assert starting is not None
+    starting.join()
+    server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
+    assert server._forkserver_pid is not None
+    items = list(range(20))  # and workers are forked from it
+    chunks = checked_in_chunks(items, _Checker(None, None), _Opener(), chunk=7, processes=2)
+    assert [result for chunk in chunks for result in chunk] == [i * i for i in items]

@@ -45,7 +45,7 @@ from .image_verdicts import RULES_VERSION, ValidationCache
 from .plan import DEFAULT_VIDEO, VideoDefaults
 from .product import Product
 from .recipes import DEFAULT_RECIPE, Recipe
-from .row_checks import checked_in_chunks
+from .row_checks import checked_in_chunks, expect
 from .sources import DEFAULT_CACHE_DIR, Confinement, ImageSources, split_s3
 
 __all__ = ["CATEGORIES", "COLUMN_DTYPES", "Catalog", "CatalogError", "Product", "RowError",
@@ -238,7 +238,12 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
                  for i, (n, values, suspect) in enumerate(zip(numbers, rows, suspects))]
         outcomes: list[Any] = []
         misses = 0  # rows to check the long way
+        opener = _WorkerVerdicts.of(cache, video_defaults, recipe)
         for start in range(0, len(cells), LOOKUP_ROWS):
+            if start == LOOKUP_ROWS:  # after the first block: the workers' forkserver, if
+                # its unknown rows already call for them, starts while the others are looked up
+                expect(misses if max_checks is None else min(misses, max_checks), opener,
+                       processes)
             block = list(zip(numbers[start:start + LOOKUP_ROWS], cells[start:start + LOOKUP_ROWS]))
             if max_checks is None or misses < max_checks:  # else not even their images hashed
                 verdicts.look_up({n: cell[0] for n, cell in block if isinstance(cell, tuple)})
@@ -258,8 +263,7 @@ def load_catalog(source: str | os.PathLike[str], *, s3_client: Any = None,
         cache.flush()
     unknown = [_Unknown(numbers[i], cells[i][0], verdicts.key(numbers[i])) for i in todo]
     deadline = None if check_seconds is None else time.monotonic() + check_seconds
-    parts = checked_in_chunks(unknown, verdicts, _WorkerVerdicts.of(cache, video_defaults, recipe),
-                              chunk=FLUSH_ROWS, processes=processes)
+    parts = checked_in_chunks(unknown, verdicts, opener, chunk=FLUSH_ROWS, processes=processes)
     taken = 0
     for part in parts:  # in order; a part's size is the checker's choice
         for i, verdict in zip(todo[taken:taken + len(part)], part):
@@ -363,9 +367,11 @@ class _RowVerdicts:
         self._cache = cache
         self._defaults = defaults
         self._recipe = recipe
-        # repr'd and joined once: the recipe's JSON alone is longer than most rows
-        self._context = "\x1e".join(map(repr, [RULES_VERSION, sorted(asdict(defaults).items()),
-                                               recipe.model_dump_json()])) + "\x1e"
+        # repr'd, joined and hashed once: the recipe's JSON alone is longer than most rows,
+        # and each row's key continues this hash (``_key``)
+        self._context = hashlib.sha256(("\x1e".join(map(repr, [
+            RULES_VERSION, sorted(asdict(defaults).items()), recipe.model_dump_json()])) + "\x1e"
+        ).encode())
         self._keys: dict[int, str | None] = {}  # row number -> key
         self._hashes: dict[str, str | None] = {}  # path -> content hash (None: unreadable)
         self._known: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {}
@@ -421,8 +427,9 @@ class _RowVerdicts:
         material."""
         if None in digests:
             return None
-        material = self._context + repr(values) + "".join(digests)  # type: ignore[arg-type]
-        return hashlib.sha256(material.encode()).hexdigest()
+        key = self._context.copy()  # the same hash as of the context and the row joined
+        key.update((repr(values) + "".join(digests)).encode())  # type: ignore[arg-type]
+        return key.hexdigest()
 
     def _file_sha256(self, path: str | None) -> str | None:
         """The content hash of a local image, once per file and load (rows share images); ""

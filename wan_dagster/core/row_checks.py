@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["PROCESS_MIN_ROWS", "ROW_PROCESSES", "ROW_THREADS", "Checker", "checked_in_chunks"]
+__all__ = ["PROCESS_MIN_ROWS", "ROW_PROCESSES", "ROW_THREADS", "Checker", "checked_in_chunks",
+           "expect"]
 
 _log = logging.getLogger(__name__)
 
@@ -57,13 +60,44 @@ def checked_in_chunks(items: Sequence[_T], here: Checker[_T, _R],
     is yielded. ``processes``: None picks ``ROW_PROCESSES`` when there are at least
     ``PROCESS_MIN_ROWS`` items, else 1; 1 checks with ``here`` on threads of this process;
     more needs ``opener`` (picklable: it builds each worker's checker), else threads too."""
-    if processes is None:
-        processes = ROW_PROCESSES if len(items) >= PROCESS_MIN_ROWS else 1
-    if opener is None or processes <= 1 or len(items) < 2:
+    processes = _processes(len(items), opener, processes)
+    if opener is None or processes <= 1:
         yield from _in_threads(items, here, chunk)
     else:  # a few items are shared out too, rather than all left to one worker
         yield from _in_processes(items, here, opener, min(chunk, -(-len(items) // processes)),
                                  processes)
+
+
+def expect(count: int, opener: Callable[[], Checker[Any, Any]] | None,
+           processes: int | None = None) -> threading.Thread | None:
+    """Say early that ``checked_in_chunks`` will get at least ``count`` items (with the same
+    ``opener`` and ``processes``): if they will go to worker processes, the forkserver they
+    are forked from starts now, on the thread returned (it imports the catalog's modules: a
+    second or more), while the caller goes on with its own work. None: nothing to start."""
+    if opener is None or _processes(count, opener, processes) <= 1 \
+            or _context(opener).get_start_method() != "forkserver":
+        return None
+    starting = threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True,
+                                name="row-checks-forkserver")
+    starting.start()
+    return starting
+
+
+def _processes(count: int, opener: Callable[[], Checker[Any, Any]] | None,
+               processes: int | None) -> int:
+    """How many worker processes check ``count`` items (1: threads of this process)."""
+    if processes is None:
+        processes = ROW_PROCESSES if count >= PROCESS_MIN_ROWS else 1
+    return processes if opener is not None and count >= 2 else 1
+
+
+def _context(opener: Callable[[], Checker[Any, Any]]) -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # imported once in the server, so each worker forked from it starts without imports
+        context.set_forkserver_preload([type(opener).__module__])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _in_threads(items: Sequence[_T], checker: Checker[_T, _R], chunk: int
@@ -78,14 +112,8 @@ def _in_threads(items: Sequence[_T], checker: Checker[_T, _R], chunk: int
 def _in_processes(items: Sequence[_T], here: Checker[_T, _R],
                   opener: Callable[[], Checker[_T, _R]], chunk: int, processes: int
                   ) -> Iterator[list[_R]]:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        # imported once in the server, so each worker forked from it starts without imports
-        context.set_forkserver_preload([type(opener).__module__])
-    else:
-        context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_open,
-                               initargs=(opener,))
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=_context(opener),
+                               initializer=_open, initargs=(opener,))
     done = 0  # chunks whose results were yielded
     try:
         futures: list[Future[list[_R]]] = [pool.submit(_check_chunk, items[start:start + chunk])

@@ -94,6 +94,13 @@ def validation_only() -> Iterator[None]:
         _VALIDATION_ONLY.reset(token)
 
 
+def checking_store() -> DecodeVerdicts | None:
+    """The store installed by ``decode_verdicts`` when requests are built to be checked only
+    (``validation_only``): what was learnt about content earlier in the load may stand in for
+    reading it again. None otherwise: a request to be sent reads what it sends."""
+    return known_content() if _VALIDATION_ONLY.get() else None
+
+
 def prepare_media(value: object, media: MediaField, *, model: str,
                   path: str | None = None) -> PreparedMedia:
     """Prepare one item for ``media`` of ``model``; raise ValidationError listing every problem.
@@ -109,7 +116,7 @@ def prepare_media(value: object, media: MediaField, *, model: str,
                                       f"image, got {type(value).__name__}"])
     is_data_uri = isinstance(value, str) and value.startswith("data:")
     local = Path(value) if isinstance(value, (str, os.PathLike)) and not is_data_uri else None
-    store = known_content() if _VALIDATION_ONLY.get() else None
+    store = checking_store()
     digest = _known_sha256(store, local)
     if local is not None and digest is None and not local.is_file():
         state = "is not a regular file" if local.exists() else "does not exist"

@@ -26,10 +26,11 @@ from typing import Any, Literal
 from PIL import Image
 
 from .errors import ValidationError
-from .inputs import ImageInput, PreparedMedia, media_path, prepare_media
+from .inputs import (REMOTE_PREFIXES, ImageInput, PreparedMedia, checking_store, media_path,
+                     prepare_media)
 from .registry import (MAX_BODY_BYTES, REGISTRY, Family, MediaField, ModelSpec, Output,
                        UnknownModelError)
-from .validation import check_request
+from .validation import DecodeVerdicts, check_request, free_text_params, shared_word_problems
 
 __all__ = [
     "TaskRequest", "background_generation", "generic", "image_edit", "image_to_video",
@@ -291,9 +292,21 @@ def _build(model: str, input: Mapping[str, Any], parameters: Mapping[str, Any],
     except UnknownModelError as exc:
         raise ValidationError(model, [str(exc)]) from None
     body_input, body_params = _compact(input), _compact(parameters)
-    problems = _place_media(spec, body_input, media)
     if spec.output is Output.IMAGE and spec.param("n") is not None:
         body_params.setdefault("n", 1)
+    store = checking_store()
+    if store is not None:
+        shaped = _by_shape(store, model, spec, body_input, body_params, media)
+        if shaped is not None:
+            return shaped
+    return _checked(model, spec, body_input, body_params, media)
+
+
+def _checked(model: str, spec: ModelSpec, body_input: dict[str, Any],
+             body_params: dict[str, Any], media: Mapping[str, Any]) -> TaskRequest:
+    """The request, after every check of its body (``body_input`` gets the media placed and
+    prepared), or ValidationError with every problem."""
+    problems = _place_media(spec, body_input, media)
     prepared, media_problems = _prepare_media(spec, body_input)
     body = {"model": model, "input": body_input, "parameters": body_params}
     problems += media_problems
@@ -342,6 +355,123 @@ def _prepare_media(spec: ModelSpec, input: dict[str, Any]) -> tuple[list[Prepare
         section[field.name] = ([prepare(v, field, f"{path}[{i}]") for i, v in enumerate(value)]
                                if isinstance(value, list) else prepare(value, field, path))
     return prepared, problems
+
+
+# --------------------------------------------------------------------------- request shapes
+# A catalog checks hundreds of thousands of requests that differ only in their free texts
+# (prompts, titles): same model, options and media (rows share images, and a generated still
+# is checked by a blank stand-in). Under ``validation_only`` a request with every free text
+# replaced by a stand-in (its shape) is built and checked once per load; each request of a
+# shape that passed runs only what reads its texts: each text field's own rule, the shared word
+# budgets, the cross-field rules that read a text and the body size. A request that fails any
+# of them, or whose shape failed, is checked whole, so every message is the one the full check
+# gives.
+
+#: What stands in for each free text in a shape: one character, one word, truthy, so it passes
+#: every text rule.
+_STAND_IN_TEXT = "x"
+_STAND_IN_BYTES = len(json.dumps(_STAND_IN_TEXT))
+#: A media value a shape's key cannot name (a PIL image, a file that cannot be read).
+_UNNAMED = object()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A shape's body as checked (with the stand-in texts), media placed and prepared, and
+    its size as sent without the stand-in texts."""
+
+    input: dict[str, Any]
+    parameters: dict[str, Any]
+    media: tuple[PreparedMedia, ...]
+    size: int
+
+
+def _by_shape(store: DecodeVerdicts, model: str, spec: ModelSpec, body_input: dict[str, Any],
+              body_params: dict[str, Any], media: Mapping[str, Any]) -> TaskRequest | None:
+    """The request, when its shape passed every check and its own texts pass theirs; None
+    when that is not known (it is then checked whole)."""
+    sections = {"input": body_input, "parameters": body_params}
+    texts = [(param, value) for param in free_text_params(spec)
+             if type(value := sections[param.where].get(param.name)) is str]
+    stand_in = dict(sections)
+    for where in {param.where for param, _ in texts}:
+        names = {param.name for param, _ in texts if param.where == where}
+        stand_in[where] = {name: _STAND_IN_TEXT if name in names else value
+                           for name, value in sections[where].items()}
+    named = _named(store, media)
+    if named is _UNNAMED or any(_given_in(body_input, field) for field in spec.media) \
+            or not (_plain(stand_in["input"]) and _plain(stand_in["parameters"])):
+        return None  # media in ``input`` would be named by their paths alone
+    key = ("request shape", model, repr(stand_in["input"]), repr(stand_in["parameters"]), named)
+    shape = store.remembered(key, lambda: _checked_shape(model, spec, stand_in, media,
+                                                         len(texts)))
+    if shape is None or any(param.check(value) for param, value in texts):
+        return None
+    own = {"input": dict(shape.input), "parameters": dict(shape.parameters)}
+    for param, value in texts:
+        own[param.where][param.name] = value
+    body = {"model": model, **own}
+    if shared_word_problems(spec, own["input"]) or any(rule(spec, body) for rule in _TEXT_RULES):
+        return None
+    # a string's JSON is the same wherever it stands in the body
+    size = shape.size + sum(len(json.dumps(value, ensure_ascii=False).encode())
+                            for _, value in texts)
+    if size > MAX_BODY_BYTES:
+        return None
+    return TaskRequest(model, own["input"], own["parameters"], shape.media)
+
+
+def _checked_shape(model: str, spec: ModelSpec, stand_in: Mapping[str, dict[str, Any]],
+                   media: Mapping[str, Any], texts: int) -> _Shape | None:
+    """The shape, checked whole; None if it has any problem. Its free texts are the stand-in,
+    which passes their rules: what ``check_request`` finds holds for every body of the shape
+    (``free_text_params``); what reads the texts elsewhere runs again for each body."""
+    # fresh copies: placing the media fills them
+    body_input, body_params = _compact(stand_in["input"]), _compact(stand_in["parameters"])
+    try:
+        request = _checked(model, spec, body_input, body_params, media)
+    except ValidationError:
+        return None
+    body = {"model": model, "input": body_input, "parameters": body_params}
+    size = len(_canonical_json(body)) + sum(item.omitted for item in request.media)
+    return _Shape(body_input, body_params, request.media, size - texts * _STAND_IN_BYTES)
+
+
+def _named(store: DecodeVerdicts, value: Any) -> Any:
+    """What media values are, for a shape's key: a local file its path and content hash (one
+    per path in a load), bytes and URLs themselves; ``_UNNAMED`` for anything else."""
+    kind = type(value)
+    if value is None or kind is bytes:
+        return value
+    if kind is str:
+        if value.startswith((*REMOTE_PREFIXES, "data:")):
+            return value
+        try:
+            return value, store.file_sha256(value)
+        except OSError:
+            return _UNNAMED
+    if kind in (list, tuple, dict):
+        items = value.items() if kind is dict else enumerate(value)
+        named = tuple((at, _named(store, item)) for at, item in items)
+        return _UNNAMED if any(item is _UNNAMED for _, item in named) else (kind, named)
+    return _UNNAMED
+
+
+def _given_in(input: dict[str, Any], field: MediaField) -> bool:
+    section = input.get(field.parent) if field.parent else input
+    return isinstance(section, dict) and field.name in section
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only JSON's values all through (dicts with string keys, lists,
+    strings, numbers, booleans, None), so that its ``repr`` tells it from any other body."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and (type(v) in _SCALARS or _plain(v))
+                   for k, v in value.items())
+    if kind is list:
+        return all(type(v) in _SCALARS or _plain(v) for v in value)
+    return kind in _SCALARS
 
 
 # --------------------------------------------------------------------------- cross-field rules
@@ -428,6 +558,10 @@ _RULES: tuple[Callable[[ModelSpec, Body], list[str]], ...] = (
     _undocumented_fields, _multi_shot_needs_prompt_extend, _silent_audio_url,
     _masked_edit_needs_mask, _background_guidance,
 )
+#: The rules above that read a free text (``free_text_params``; here whether ``ref_prompt`` is
+#: empty): a request checked by its shape runs these again on its own body. The others read
+#: only what its shape fixes (field names, media, options with choices, booleans).
+_TEXT_RULES: tuple[Callable[[ModelSpec, Body], list[str]], ...] = (_background_guidance,)
 
 
 # --------------------------------------------------------------------------- helpers

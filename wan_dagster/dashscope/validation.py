@@ -59,15 +59,34 @@ def check_request(spec: ModelSpec, body: dict[str, Any], registry: Registry = RE
             problems.append(f"{_param_path(param)}: {reason} (model {spec.name})")
     for media in spec.media:
         problems.extend(_check_media_value(spec, media, _media_value(sections["input"], media)))
-    problems.extend(_check_shared_words(spec, sections["input"]))
+    problems.extend(shared_word_problems(spec, sections["input"]))
     return problems
+
+
+#: id(spec) -> (the spec, its free-text fields); specs are not hashable (they hold dicts).
+_FREE_TEXT: dict[int, tuple[ModelSpec, tuple[Param, ...]]] = {}
+
+
+def free_text_params(spec: ModelSpec) -> tuple[Param, ...]:
+    """The fields of ``spec`` that hold free text (prompts, titles): strings under a length or
+    word limit, with no list of choices, at the top of their section. ``check_request`` reads
+    a free text's value only in that field's own ``Param.check`` and in
+    ``shared_word_problems``; everything else it finds in a body is the same whatever the texts
+    say (``requests`` relies on this to check many prompts of one shape at once)."""
+    known = _FREE_TEXT.get(id(spec))
+    if known is None or known[0] is not spec:
+        known = _FREE_TEXT[id(spec)] = (spec, tuple(
+            p for p in spec.params if p.type is str and p.choices is None and p.parent is None
+            and (p.max_length is not None or p.max_words is not None)))
+    return known[1]
 
 
 def _param_path(param: Param) -> str:
     return ".".join(filter(None, (param.where, param.parent, param.name)))
 
 
-def _check_shared_words(spec: ModelSpec, section: dict[str, Any]) -> list[str]:
+def shared_word_problems(spec: ModelSpec, section: dict[str, Any]) -> list[str]:
+    """The word budgets several ``input`` fields share, broken in ``section``."""
     problems = []
     for limit in spec.shared_word_limits:
         texts = [section[f] for f in limit.fields if isinstance(section.get(f), str)]
