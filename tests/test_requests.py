@@ -512,3 +512,33 @@ def test_requests_of_one_shape_are_checked_as_if_each_were_checked_whole(
     assert by_shape == whole
     assert any(isinstance(outcome, dict) for outcome in whole)
     assert any(isinstance(outcome, list) for outcome in whole)
+
+
+def test_the_rules_a_shape_does_not_run_again_never_read_a_free_text() -> None:
+    """A request of a shape that passed runs only ``_TEXT_RULES`` of the cross-field rules
+    again: every other one must answer the same whatever a free text says. (The first half
+    of the loop shows the method sees a rule that reads one: background guidance does.)"""
+    from wan_dagster.dashscope import requests as built
+    from wan_dagster.dashscope.registry import REGISTRY
+    from wan_dagster.dashscope.validation import free_text_params
+
+    texts = ("", "x", "multi", "description_edit_with_mask", "a" * 3000)
+    contexts = [({}, {}), ({"function": "description_edit_with_mask", "audio_url": "https://a"},
+                           {"shot_type": "multi", "prompt_extend": False, "audio": False})]
+    text_readers: set[str] = set()
+    checked = 0
+    for spec in REGISTRY:
+        for param in free_text_params(spec):
+            for inputs, parameters in contexts:
+                for rule in built._RULES:
+                    answers = set()
+                    for text in texts:
+                        body = {"model": spec.name, "input": dict(inputs),
+                                "parameters": dict(parameters)}
+                        body[param.where][param.name] = text
+                        answers.add(tuple(rule(spec, body)))
+                    checked += 1
+                    if len(answers) > 1:
+                        text_readers.add(rule.__name__)
+    assert checked > 100
+    assert text_readers == {rule.__name__ for rule in built._TEXT_RULES}
