@@ -39,9 +39,11 @@ CPU: Counter[str] = Counter()
 CALLS: Counter[str] = Counter()
 
 
-def account(owner: Any, name: str, label: str) -> None:
-    """Adds the thread CPU of each call of ``owner.name`` to ``label``."""
+def account(owner: Any, name: str, label: str | Callable[..., str]) -> None:
+    """Adds the thread CPU of each call of ``owner.name`` to ``label`` (or to what ``label``
+    says of the call's arguments)."""
     original = getattr(owner, name)
+    label_of = label if callable(label) else lambda *_args, **_kwargs: label
 
     @functools.wraps(original)
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -49,33 +51,20 @@ def account(owner: Any, name: str, label: str) -> None:
         try:
             return original(*args, **kwargs)
         finally:
-            CPU[label] += time.thread_time() - started
-            CALLS[label] += 1
+            kind = label_of(*args, **kwargs)
+            CPU[kind] += time.thread_time() - started
+            CALLS[kind] += 1
 
     setattr(owner, name, timed)
 
 
-def event_kind(event: Any) -> str:
+def event_kind(_context: OpExecutionContext, event: Any) -> str:
+    """The label of one ``log_event`` call: which kind of event it writes."""
     if isinstance(event, dg.AssetMaterialization):
         applies = event.metadata.get("applies")
         return "write: does-not-apply mark" if applies is not None and applies.value is False \
             else "write: result materialization"
     return f"write: {type(event).__name__}"
-
-
-def account_events() -> None:
-    original: Callable[..., Any] = OpExecutionContext.log_event
-
-    @functools.wraps(original)
-    def timed(self: OpExecutionContext, event: Any) -> Any:
-        started = time.thread_time()
-        try:
-            return original(self, event)
-        finally:
-            CPU[event_kind(event)] += time.thread_time() - started
-            CALLS[event_kind(event)] += 1
-
-    OpExecutionContext.log_event = timed  # type: ignore[method-assign]
 
 
 class Collections:
@@ -108,7 +97,7 @@ def main() -> None:
     account(progress.ProgressLines, "flush", "write: progress message")
     account(resources.CatalogResource, "load", "run's catalog load")
     account(jobs, "register_skus", "partition registration")
-    account_events()
+    account(OpExecutionContext, "log_event", event_kind)
     collections = Collections()
     gc.callbacks.append(collections)
     asyncio.set_event_loop_policy(makespan.ProbedPolicy())
