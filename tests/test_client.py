@@ -220,6 +220,31 @@ def test_undecidable_create_is_not_resent(client, emulator):
     assert emulator.counters["creates"] == 3
 
 
+def test_rivals_are_counted_only_when_a_lost_create_is_reconciled(client, emulator):
+    """A function of ``rivals`` is asked only by a reconciliation (one ledger read fewer per
+    create); while it counts a rival, the lone prompt-less task is never adopted."""
+    def outpainting(x_scale: float) -> object:
+        return generic("image-out-painting", {"image_url": "http://127.0.0.1:9/r.png"},
+                       {"x_scale": x_scale})
+
+    asked: list[int] = []
+
+    def counting(found: int):
+        return lambda: asked.append(found) or found
+
+    client.create(outpainting(1.5), rivals=counting(1))
+    assert asked == []  # answered: nothing to reconcile
+    emulator.faults.inject("create", "5xx_after", times=1)
+    with pytest.raises(AmbiguousCreateError) as err:
+        client.create(outpainting(2.0), rivals=counting(1))
+    assert asked and set(asked) == {1}
+    emulator.faults.inject("create", "5xx_after", times=1)  # that task is recorded elsewhere now
+    adopted = client.create(outpainting(2.5), known_task_ids=set(err.value.candidates),
+                            rivals=counting(0))
+    assert asked[-1] == 0 and client.fetch(adopted).status
+    assert emulator.counters["creates"] == 3
+
+
 @pytest.mark.parametrize("fault", ["5xx", "drop"])
 def test_read_faults_are_absorbed(client, emulator, fault):
     task = client.create(_bg(f"read {fault}"))

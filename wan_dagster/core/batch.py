@@ -439,7 +439,7 @@ class BatchRunner:
                     task = await self.client.create(
                         request,
                         known_task_ids=unknown_creates.known_task_ids(self.ledger, request.model),
-                        rivals=len(await self._rivals(attempt)))
+                        rivals=unknown_creates.rival_count(self.ledger, attempt))
                 except BaseException as exc:
                     self.budget.settle(reserved, None)
                     if isinstance(exc, APIError) and create_disposition(exc) is Disposition.FINAL:

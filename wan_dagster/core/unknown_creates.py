@@ -18,7 +18,8 @@ from ..dashscope import AmbiguousCreateError, Task
 from ..dashscope.requests import TaskRequest
 from .ledger import Attempt, Ledger, LedgerConflict
 
-__all__ = ["known_task_ids", "recorded_request", "record", "rivals", "search", "withdraw_unsent"]
+__all__ = ["known_task_ids", "recorded_request", "record", "rival_count", "rivals", "search",
+           "withdraw_unsent"]
 
 
 def recorded_request(attempt: Attempt) -> TaskRequest:
@@ -34,6 +35,12 @@ def rivals(ledger: Ledger, attempt: Attempt) -> list[Attempt]:
     return [a for a in ledger.unresolved_creates(attempt.model) if a.id != attempt.id]
 
 
+def rival_count(ledger: Ledger, attempt: Attempt) -> Callable[[], int]:
+    """How many ``rivals`` the attempt has, for the client to count only when it reconciles
+    (one ledger read fewer per create)."""
+    return lambda: len(rivals(ledger, attempt))
+
+
 def known_task_ids(ledger: Ledger, model: str) -> Callable[[datetime], set[str]]:
     """The model's task ids the ledger records since a moment, for the client to rule out when
     it reconciles: read only then, and only over the listing's window."""
@@ -45,7 +52,7 @@ def search(ledger: Ledger, attempt: Attempt) -> dict[str, Any]:
     a task another attempt owns, and no prompt-less adoption while it has rivals."""
     return {"since": attempt.created_at,
             "known_task_ids": known_task_ids(ledger, attempt.model),
-            "rivals": len(rivals(ledger, attempt))}
+            "rivals": rival_count(ledger, attempt)}
 
 
 def record(ledger: Ledger, attempt: Attempt,

@@ -101,8 +101,17 @@ Flow = Generator[Any, Any, Any]
 KnownTaskIds = Iterable[str] | Callable[[datetime], Iterable[str]]
 
 
+#: Creates of the model elsewhere whose outcome is not recorded yet: their count, or a function
+#: that counts them, asked only when a lost create is reconciled (most creates never are).
+Rivals = int | Callable[[], int]
+
+
 def _known(known: KnownTaskIds, since: datetime) -> frozenset[str]:
     return frozenset(known(since) if callable(known) else known)
+
+
+def _counted(rivals: Rivals) -> int:
+    return rivals() if callable(rivals) else rivals
 
 
 def _now() -> datetime:
@@ -248,7 +257,7 @@ def cancel(core: ClientCore, task_id: str) -> Flow:
 
 
 def create(core: ClientCore, request: TaskRequest, known_task_ids: KnownTaskIds = (),
-           rivals: int = 0) -> Flow:
+           rivals: Rivals = 0) -> Flow:
     """Create a task without ever paying twice.
 
     Throttling and refused connections are retried with backoff. A create whose fate is unknown
@@ -291,7 +300,7 @@ def create(core: ClientCore, request: TaskRequest, known_task_ids: KnownTaskIds 
 
 
 def _create_once(core: ClientCore, spec: ModelSpec, request: TaskRequest, send: Send,
-                 known: KnownTaskIds, rivals: int) -> Flow:
+                 known: KnownTaskIds, rivals: Rivals) -> Flow:
     """One create: its task (found by reconciliation if the answer was lost), or the error."""
     sent_at = _now()
     expectation = Expectation(spec.run_time(request.parameters), time.monotonic())
@@ -322,7 +331,7 @@ def _refusal(spec: ModelSpec, error: APIError) -> APIError:
 
 
 def recover(core: ClientCore, request: TaskRequest, since: datetime,
-            known_task_ids: KnownTaskIds = (), rivals: int = 0) -> Flow:
+            known_task_ids: KnownTaskIds = (), rivals: Rivals = 0) -> Flow:
     """After a crash between recording intent and storing the task id: the task this request
     created at or after ``since``, or None if it never landed. Holds the model's create slot,
     so that no create of the model lands while the list is searched."""
@@ -338,7 +347,7 @@ def recover(core: ClientCore, request: TaskRequest, since: datetime,
 
 
 def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: datetime,
-              known: KnownTaskIds, cause: BaseException | None, rivals: int = 0) -> Flow:
+              known: KnownTaskIds, cause: BaseException | None, rivals: Rivals = 0) -> Flow:
     """Find the task a lost create may have made, among the listed tasks of its model that no
     create of this process owns. Returns it; returns None once several listings show none that
     can be ours (the create did not land); raises AmbiguousCreateError if some might be ours
@@ -371,7 +380,7 @@ def reconcile(core: ClientCore, spec: ModelSpec, request: TaskRequest, sent_at: 
 
 
 def _ours(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: list[str],
-          foreign: set[str], rivals: int) -> Flow:
+          foreign: set[str], rivals: Rivals) -> Flow:
     """(our task, []) if one candidate is certainly ours, else (None, those that may be); the
     candidates showing another prompt are added to ``foreign``.
 
@@ -393,7 +402,7 @@ def _ours(core: ClientCore, spec: ModelSpec, request: TaskRequest, candidates: l
             return (same[0], []) if len(same) == 1 else (None, [t.task_id for t in same])
         candidates = [t for t, task in fetched.items() if task.orig_prompt is None]
     if len(candidates) == 1 and core.account.unresolved_creates(spec.name) <= 1 \
-            and rivals == 0:
+            and _counted(rivals) == 0:
         lone = fetched.get(candidates[0]) or (yield from fetch(core, candidates[0], spec.name))
         return lone, []
     return None, candidates

@@ -77,15 +77,16 @@ class DashScopeClient(_Base):
     # ------------------------------------------------------------------ operations
 
     def create(self, request: TaskRequest, *, known_task_ids: flows.KnownTaskIds = (),
-               rivals: int = 0) -> Task:
+               rivals: flows.Rivals = 0) -> Task:
         """Create a task (never twice; see ``_flows.create``). ``known_task_ids``: ids the caller
         already owns elsewhere (e.g. its ledger), never to be adopted by reconciliation, or a
         function of the moment since which they matter (asked only if the create is reconciled);
-        ``rivals``: creates of this model by other processes whose outcome is unrecorded."""
+        ``rivals``: creates of this model by other processes whose outcome is unrecorded, or a
+        function that counts them (asked likewise only if the create is reconciled)."""
         return self._run(flows.create(self._core, request, known_task_ids, rivals))
 
     def recover(self, request: TaskRequest, *, since: datetime,
-                known_task_ids: flows.KnownTaskIds = (), rivals: int = 0) -> Task | None:
+                known_task_ids: flows.KnownTaskIds = (), rivals: flows.Rivals = 0) -> Task | None:
         """The task ``request`` created at/after ``since`` (a crash lost its id), or None if
         none landed; AmbiguousCreateError if it cannot be told apart from others."""
         return self._run(flows.recover(self._core, request, since, known_task_ids, rivals))
@@ -200,11 +201,12 @@ class AsyncDashScopeClient(_Base):
     # ------------------------------------------------------------------ operations
 
     async def create(self, request: TaskRequest, *, known_task_ids: flows.KnownTaskIds = (),
-                     rivals: int = 0) -> Task:
+                     rivals: flows.Rivals = 0) -> Task:
         return await self._run(flows.create(self._core, request, known_task_ids, rivals))
 
     async def recover(self, request: TaskRequest, *, since: datetime,
-                      known_task_ids: flows.KnownTaskIds = (), rivals: int = 0) -> Task | None:
+                      known_task_ids: flows.KnownTaskIds = (),
+                      rivals: flows.Rivals = 0) -> Task | None:
         return await self._run(flows.recover(self._core, request, since, known_task_ids,
                                              rivals))
 
