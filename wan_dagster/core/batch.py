@@ -522,11 +522,10 @@ class BatchRunner:
         for number, url in enumerate(task.result_urls, 1):  # every variant of an n-image task
             local = self._work / f"{task.task_id}-{number}.{ext}"
             await self.client.download(url, local)
-            probed = await self._media(self._probe_file, local, request)
+            probed, variant = await self._media(self._probe_and_store, asset, sku, local,
+                                                request, ext)
             media = media or probed  # the first variant's: what the asset shows
-            variants.append(await self._media(
-                self.store.put_file, asset, sku, local,
-                ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png"))
+            variants.append(variant)
             local.unlink(missing_ok=True)
         stored = variants[0]
         attempt = await self.db.mark_stored(attempt.id, stored.uri, stored.sha256, stored.size)
@@ -539,6 +538,14 @@ class BatchRunner:
         return StoredMedia(uri=attempt.output_uri, key=key, size=attempt.output_size,
                            sha256=attempt.output_sha256,
                            content_type="video/mp4" if key.endswith(".mp4") else "image/png")
+
+    def _probe_and_store(self, asset: str, sku: str, local: Path, request: TaskRequest,
+                         ext: str) -> tuple[dict[str, Any], StoredMedia]:
+        """A downloaded result walked (``_probe_file``: a mangled file raises) and then stored,
+        in one hand-off to the media thread."""
+        probed = self._probe_file(local, request)
+        return probed, self.store.put_file(
+            asset, sku, local, ext=ext, content_type="video/mp4" if ext == "mp4" else "image/png")
 
     @staticmethod
     def _probe_file(path: Path, request: TaskRequest) -> dict[str, Any]:
