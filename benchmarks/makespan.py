@@ -1,8 +1,11 @@
 """Makespan of a batch against its physical bound, side by side on one emulator (not a test:
-it takes half an hour at the default settings):
+it takes most of an hour at the default settings):
 
 - ``dagster``: our batch through Dagster (``sku_list_job`` executed in process),
 - ``runner``: our batch scheduler alone (``BatchRunner`` with the same client),
+- ``client``: our async client alone, ``run`` + ``download`` per task, one SKU's chain per
+  coroutine, all SKUs at once (the client's own limits queue them): the same creates, waits
+  and downloads without the ledger, the limits shared through it, the media store or Dagster,
 - ``sdk pool``: the official SDK 1.x, ``async_call`` + ``wait`` per task, one SKU's chain
   (stills, then the video from its still) per worker of a ``ThreadPoolExecutor(4)``,
 - ``sdk loop``: the same chain in a plain loop (on ``--loop-skus`` SKUs only: serial, it
@@ -21,11 +24,11 @@ video SKUs, 6 with a model shot too. Per scenario:
   plus the shortest video, where k stills of it are videos' sources (the last of those ends
   no sooner, and its video runs after it). The largest of these: no schedule finishes sooner.
 - **makespan / bound**: wall time of the whole call (the Dagster job, the runner's ``run``,
-  the SDK loop or pool) over the bound.
-- **stalls** (not with ``--no-probe``): a probe task on the batch's event loop sleeps 20 ms at a time and counts the
-  wake-ups more than 100 ms late (the longest is shown). The same probe runs alongside in an
-  idle process of its own (``control``): on a loaded machine the operating system alone
-  makes some wake-ups late, and those are not the batch's.
+  the client's chains, the SDK loop or pool) over the bound.
+- **stalls** (not with ``--no-probe``): a probe task on the batch's event loop sleeps 20 ms
+  at a time and counts the wake-ups more than 100 ms late (the longest is shown). The same
+  probe runs alongside in an idle process of its own (``control``): on a loaded machine the
+  operating system alone makes some wake-ups late, and those are not the batch's.
 - **task fetches per SKU-asset**: the emulator's count of ``GET /tasks/{id}``.
 - **CPU per SKU-asset**: this process's CPU time (every thread) during the call, divided by
   the SKU-assets it made. For a probed scenario the probe's own share is shown beside it:
@@ -68,7 +71,8 @@ from wan_dagster.core.recipes import DEFAULT_RECIPE  # noqa: E402
 #: The default recipe's outputs: a background, a model shot (apparel, shoes), a video.
 ASSETS = DEFAULT_RECIPE.names
 from wan_dagster.core.store import LocalMediaStore  # noqa: E402
-from wan_dagster.dashscope import REGISTRY, DashScopeClient, PriceBook, Task  # noqa: E402
+from wan_dagster.dashscope import (REGISTRY, AsyncDashScopeClient, DashScopeClient,  # noqa: E402
+                                   PollPolicy, PriceBook, Task)
 from wan_dagster.dashscope.requests import TaskRequest  # noqa: E402
 from wan_dagster.orchestration.defs import build_defs  # noqa: E402
 from wan_dagster.orchestration.resources import (CatalogResource, DashScopeResource,  # noqa: E402
@@ -301,6 +305,26 @@ def through_runner(emulator: EmulatorProcess, products: list[Product], work: Pat
     return asyncio.run(batch())
 
 
+def through_client(emulator: EmulatorProcess, products: list[Product], work: Path,
+                   scale: float) -> int:
+    async def chain(client: AsyncDashScopeClient, product: Product) -> int:
+        paths: dict[str, Path] = {}
+        for name, planned in planned_outputs(product).items():  # in dependency order
+            request = output_request(product, planned, paths)
+            task = await client.run(request)
+            dest = work / f"client-{product.sku}-{name}.{'mp4' if request.spec.video else 'png'}"
+            await client.download(task.result_urls[0], dest)
+            paths[name] = dest
+        return len(paths)
+
+    async def batch() -> int:
+        async with AsyncDashScopeClient(api_key=KEY, base_url=emulator.base_url,
+                                        poll=PollPolicy().scaled(scale)) as client:
+            return sum(await asyncio.gather(*(chain(client, p) for p in products)))
+
+    return asyncio.run(batch())
+
+
 def sdk_chain(emulator: EmulatorProcess, product: Product, work: Path) -> int:
     """One SKU as a user of the official SDK writes it: each task created and waited for."""
     paths: dict[str, Path] = {}
@@ -362,7 +386,8 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=100)
     parser.add_argument("--loop-skus", type=int, default=20)
     parser.add_argument("--time-scale", type=float, default=0.1)
-    parser.add_argument("--only", nargs="*", default=["dagster", "runner", "sdk pool", "sdk loop"])
+    parser.add_argument("--only", nargs="*",
+                        default=["dagster", "runner", "client", "sdk pool", "sdk loop"])
     parser.add_argument("--no-probe", action="store_true",
                         help="no loop probe: CPU without the probe's share, no stall counts")
     args = parser.parse_args()
@@ -384,6 +409,8 @@ def main() -> None:
                 "dagster": (lambda: through_dagster(emulator, catalog, skus, root,
                                                     args.time_scale), probe, products),
                 "runner": (lambda: through_runner(emulator, products, root, args.time_scale),
+                           probe, products),
+                "client": (lambda: through_client(emulator, products, root, args.time_scale),
                            probe, products),
                 "sdk pool": (lambda: sdk_pool(emulator, products, root), False, products),
                 "sdk loop": (lambda: sdk_loop(emulator, looped, root), False, looped),
