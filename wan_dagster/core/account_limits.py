@@ -75,6 +75,9 @@ _WORKERS_LOCK = threading.Lock()
 #: lock up front. The ledger's pool (``_shared_tx``) or an event loop's ``_LoopConnection``.
 _Transactions = Callable[[bool], contextlib.AbstractContextManager[Connection]]
 
+#: The event loops' connections a forked child inherited (``_LoopConnection.abandon``).
+_ABANDONED: list[_LoopConnection] = []
+
 #: What ``_inline`` says when the worker must do it.
 _NOT_INLINE = object()
 _SQLITE_BUSY = 5
@@ -264,6 +267,9 @@ class AccountLimits:
         """This thread's connection for its event loop (one loop runs on a thread at a time),
         opened on first use; None if it cannot be opened without waiting."""
         connection: _LoopConnection | None = getattr(self._local, "connection", None)
+        if connection is not None and connection.pid != os.getpid():
+            connection.abandon()  # forked: never touch the parent's connection
+            connection = None
         if connection is None:
             try:
                 connection = self._local.connection = _LoopConnection(self._ledger.url)
@@ -507,9 +513,16 @@ class _LoopConnection:
         engine = sa.create_engine(url, poolclass=NullPool,
                                   connect_args={"timeout": 0, "check_same_thread": False})
         event.listen(engine, "connect", _never_wait)
+        self.pid = os.getpid()
         self._conn = engine.connect()
         self._dbapi = self._conn.connection.dbapi_connection
-        weakref.finalize(self, self._conn.close)  # the thread or its limits are gone
+        self._close = weakref.finalize(self, self._conn.close)  # its thread or limits are gone
+
+    def abandon(self) -> None:
+        """Never close it, nor let the garbage collector do so: a forked child must not touch
+        its parent's SQLite connection."""
+        self._close.detach()
+        _ABANDONED.append(self)
 
     @contextlib.contextmanager
     def transaction(self, write: bool = False) -> Iterator[Connection]:
