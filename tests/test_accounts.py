@@ -390,3 +390,18 @@ def test_a_queued_release_is_applied_before_a_later_take_on_the_loop(on_sqlite):
 
     assert asyncio.run(batch())  # the release came first, so the one slot was free
     assert worker == ["_give_back", "_take"]
+
+
+def _take_on_a_loop(store: AccountLimits) -> None:
+    assert asyncio.run(store.take_async("acct:m:running", 3))
+
+
+def test_a_forked_child_writes_on_the_loop_with_a_connection_of_its_own(on_sqlite):
+    store, _, worker = on_sqlite
+    _take_on_a_loop(store)  # the parent's loop connection is open
+    child = multiprocessing.get_context("fork").Process(target=_take_on_a_loop, args=(store,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    _take_on_a_loop(store)  # the parent's connection still works
+    assert worker == [] and store.in_use("acct:m:running", 3) == 3
