@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from wan_dagster.core import batch
+from wan_dagster.core import account_limits, batch
 from wan_dagster.core.account_limits import AccountLimits
 from wan_dagster.core.batch import BatchRunner, BatchSettings
 from wan_dagster.core.catalog import load_catalog
@@ -150,9 +151,9 @@ def test_a_first_acquire_writes_at_once_and_only_a_waiters_retries_look_first(
         holders, monkeypatch):
     first, second = holders(), holders()
     looks: list[str] = []
-    reads = AccountLimits.in_use
-    monkeypatch.setattr(AccountLimits, "in_use",
-                        lambda self, scope, size: looks.append(scope) or reads(self, scope, size))
+    reads = AccountLimits._in_use
+    monkeypatch.setattr(AccountLimits, "_in_use", lambda self, tx, scope, size:
+                        looks.append(scope) or reads(self, tx, scope, size))
     assert first.slots("acct:m:running", 1).acquire(timeout=0) and looks == []
     assert not second.slots("acct:m:running", 1).acquire(timeout=0.3)  # the first holds it
     assert looks and set(looks) == {"acct:m:running"}
@@ -318,3 +319,89 @@ def test_processes_opening_a_fresh_database_at_once_all_get_the_limits_table(led
     for proc in procs:
         proc.join(120)
     assert [proc.exitcode for proc in procs] == [0] * 4
+
+
+# ------------------------------------------- account-limit writes on the event loop (SQLite)
+
+
+@pytest.fixture
+def on_sqlite(tmp_path, monkeypatch):
+    """A holder on a SQLite ledger, a foreign connection that can hold its write lock, and
+    the writes handed to the worker thread (``worker``: the functions it was given)."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    store = AccountLimits(ledger)
+    worker: list[str] = []
+    submit = account_limits._submit
+    monkeypatch.setattr(account_limits, "_submit",
+                        lambda work, *args: worker.append(work.__name__) or submit(work, *args))
+    foreign = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None,
+                              check_same_thread=False)
+    yield store, foreign, worker
+    foreign.close()
+    store.close()
+    ledger.dispose()
+
+
+def test_limits_asked_on_the_event_loop_are_written_there_when_the_lock_is_free(on_sqlite):
+    store, _, worker = on_sqlite
+    window = store.window("acct:m:fetch", 20.0)
+    slots = store.slots("acct:m:running", 1)
+
+    async def batch() -> None:
+        window.answer_slack = -1.0  # every answer is written
+        window.answered(await window.book_async())
+        await slots.acquire_async()
+        slots.release()
+        assert await store.take_async("acct:m:running", 1)
+
+    asyncio.run(batch())
+    assert worker == []
+    assert store.in_use("acct:m:running", 1) == 1  # released, then taken again
+
+
+def test_a_held_write_lock_sends_the_write_to_the_worker_and_the_loop_runs_on(on_sqlite):
+    store, foreign, worker = on_sqlite
+    store.take("acct:m:running", 2)  # the rows exist: what follows is one write
+    worker.clear()
+
+    async def batch() -> bool:
+        foreign.execute("BEGIN IMMEDIATE")
+        taking = asyncio.create_task(store.take_async("acct:m:running", 2, look_first=False))
+        while not worker:  # the loop goes on turning while the worker waits for the lock
+            await asyncio.sleep(0.01)
+        assert not taking.done()
+        foreign.execute("COMMIT")
+        return await taking
+
+    assert asyncio.run(batch())
+    assert worker == ["_take"] and store.in_use("acct:m:running", 2) == 2
+
+
+def test_a_queued_release_is_applied_before_a_later_take_on_the_loop(on_sqlite):
+    store, foreign, worker = on_sqlite
+    assert store.take("acct:m:running", 1)
+    worker.clear()
+
+    async def batch() -> bool:
+        foreign.execute("BEGIN IMMEDIATE")
+        store.give_back("acct:m:running")  # locked: queued for the worker
+        foreign.execute("COMMIT")  # free again, but the worker may not have written yet
+        return await store.take_async("acct:m:running", 1)
+
+    assert asyncio.run(batch())  # the release came first, so the one slot was free
+    assert worker == ["_give_back", "_take"]
+
+
+def _take_on_a_loop(store: AccountLimits) -> None:
+    assert asyncio.run(store.take_async("acct:m:running", 3))
+
+
+def test_a_forked_child_writes_on_the_loop_with_a_connection_of_its_own(on_sqlite):
+    store, _, worker = on_sqlite
+    _take_on_a_loop(store)  # the parent's loop connection is open
+    child = multiprocessing.get_context("fork").Process(target=_take_on_a_loop, args=(store,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    _take_on_a_loop(store)  # the parent's connection still works
+    assert worker == [] and store.in_use("acct:m:running", 3) == 3

@@ -14,36 +14,48 @@ allowed rate. So the limits live in the ledger's database, as rows of ``wan_acco
   ``count`` requests arrive in any window: the same sliding window as
   ``dashscope.limits.SlidingWindow``, across processes.
 
-Each booking or acquisition is one short write transaction, made in one worker thread per
-process (``_worker``), in the order asked: a commit may wait for another process's write lock,
-and made on a batch's event loop it would stall every task. The rows say nothing that must
-outlive their processes, so on SQLite they commit without a sync to disk (``durable`` False):
-visible to every process at once, but not paid for with a disk flush twice per task fetch. Bookings and acquisitions wait for their answer (an
-async caller waits in a thread of its own); the answers and releases are queued and not
-waited for, and any later booking or acquisition of this process comes after them. SQLite's
-write lock serialises the transactions of several processes on one machine; on Postgres
-``FOR UPDATE SKIP LOCKED`` lets racing processes pick different rows and a guarded
-``UPDATE`` settles any remaining race. Times are epoch seconds on
-one clock: the database server's on Postgres (machines need not agree), this machine's on
+Each booking, acquisition, answer or release is one short write transaction. Asked from an
+event loop on SQLite, it runs right there, on a connection of the loop's thread that never
+waits (``_LoopConnection``: no busy timeout, no sync to disk, no checkpoint): a thread hop,
+its wake-up and a pool checkout cost more CPU than the write itself. When another connection
+holds the write lock (another process, or this process's ledger) SQLite says so at once, and
+the operation goes to the process's worker thread (``_worker``), where waiting for the lock
+stalls no task; so does whatever a thread asks (it may wait), and everything on Postgres (a
+network round trip on the loop would stall every task). ``_inline`` alone decides. The rows
+say nothing that must outlive their processes, so on SQLite they commit without a sync to
+disk (``durable`` False): visible to every process at once, but not paid for with a disk
+flush twice per task fetch. Bookings and acquisitions wait for their answer; the answers and
+releases are not waited for, and any later booking or acquisition of this process comes after
+them: the worker writes in the order asked, and a loop writes inline only while nothing of
+this process waits in the worker. SQLite's write lock serialises the transactions of several
+processes on one machine; on Postgres ``FOR UPDATE SKIP LOCKED`` lets racing processes pick
+different rows and a guarded ``UPDATE`` settles any remaining race. Times are epoch seconds
+on one clock: the database server's on Postgres (machines need not agree), this machine's on
 SQLite (which serves one machine). This is the only place that stores these rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
+import weakref
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
 
 from ..dashscope.limits import Booking
 from .leases import Heartbeat, lease_seconds, new_owner
@@ -56,8 +68,20 @@ T = TypeVar("T")
 
 #: Per process (a forked child has none of its parent's threads): makes every slot and token
 #: write of the process, one after the other.
-_WORKERS: dict[int, ThreadPoolExecutor] = {}
+_WORKERS: dict[int, _Worker] = {}
 _WORKERS_LOCK = threading.Lock()
+
+#: Opens one transaction of the row operations; ``True``: a write, which takes SQLite's write
+#: lock up front. The ledger's pool (``_shared_tx``) or an event loop's ``_LoopConnection``.
+_Transactions = Callable[[bool], contextlib.AbstractContextManager[Connection]]
+
+#: The event loops' connections a forked child inherited (``_LoopConnection.abandon``).
+_ABANDONED: list[_LoopConnection] = []
+
+#: What ``_inline`` says when the worker must do it.
+_NOT_INLINE = object()
+_SQLITE_BUSY = 5
+_OPERATIONAL = (sa.exc.OperationalError, sqlite3.OperationalError)
 
 #: How often a waiter looks for a free slot (with jitter), in seconds: a slot handed over
 #: between processes idles half of this on average.
@@ -131,6 +155,8 @@ class AccountLimits:
         self.holder = new_owner("slots")
         self.lease_s = lease_s if lease_s is not None else lease_seconds()
         self._postgres = ledger.dialect_name == "postgresql"
+        self._sqlite = ledger.is_local_file
+        self._local = threading.local()  # the event loop's connection of each thread
         self._ready: set[tuple[str, int]] = set()
         self._held: dict[str, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
@@ -153,13 +179,13 @@ class AccountLimits:
         """Book the earliest free token of a rate limit: wait ``delay`` before using it. The
         token is ``(slot_no, the booked moment on this process's monotonic clock)``."""
         asked = time.monotonic()  # before the transaction: the moment is never placed late
-        booking = _wait(self._book, scope, count, window)
+        booking = _wait(self._book, self._shared_tx, scope, count, window)
         return Booking(booking.delay, (booking.token, asked + booking.delay))
 
     async def book_async(self, scope: str, count: int, window: float) -> Booking:
-        """``book`` awaited: the worker answers the event loop directly (no thread between)."""
+        """``book`` on the event loop: right there when it can be (see ``_ask``)."""
         asked = time.monotonic()
-        booking = await asyncio.wrap_future(_submit(self._book, scope, count, window))
+        booking = await self._ask(self._book, scope, count, window)
         return Booking(booking.delay, (booking.token, asked + booking.delay))
 
     def answered(self, scope: str, token: tuple[int, float], window: float,
@@ -171,29 +197,99 @@ class AccountLimits:
         fetch fewer when the service answers fast)."""
         slot_no, booked_at = token
         if time.monotonic() - booked_at > slack:
-            _queue(self._answered, scope, slot_no, window)
+            self._tell(self._answered, scope, slot_no, window)
 
     def take(self, scope: str, size: int, *, look_first: bool = True) -> bool:
         """Take a free concurrency slot for this process, if there is one. ``look_first``:
         a read (which takes no lock) first looks whether any slot is free at all, for a
         waiter that asks again and again; a first try goes straight to the write."""
-        return _wait(self._take, scope, size, look_first)
+        return _wait(self._take, self._shared_tx, scope, size, look_first)
 
     async def take_async(self, scope: str, size: int, *, look_first: bool = True) -> bool:
-        return await asyncio.wrap_future(_submit(self._take, scope, size, look_first))
+        return await self._ask(self._take, scope, size, look_first)
 
     def give_back(self, scope: str) -> None:
         with self._lock:
             if not self._held[scope]:
                 raise RuntimeError(f"release of {scope} without acquire")
             slot_no = self._held[scope].pop()
-        _queue(self._give_back, scope, slot_no)
+        self._tell(self._give_back, scope, slot_no)
 
-    def _book(self, scope: str, count: int, window: float) -> Booking:
-        self._ensure(scope, count)
+    def in_use(self, scope: str, size: int) -> int:
+        """Slots of ``scope`` held right now by live holders (any process)."""
+        return self._in_use(self._shared_tx, scope, size)
+
+    # ------------------------------------------------------------------ inline or worker
+
+    async def _ask(self, work: Callable[..., T], *args: Any) -> T:
+        """``work`` asked from the event loop, its answer awaited: done right here on the
+        loop's own connection when ``_inline`` can, else by the worker (which answers the loop
+        directly, no thread between)."""
+        done = self._inline(work, *args)
+        if done is not _NOT_INLINE:
+            return cast(T, done)
+        return await asyncio.wrap_future(_submit(work, self._shared_tx, *args))
+
+    def _tell(self, work: Callable[..., None], *args: Any) -> None:
+        """``work`` not waited for: right here on an event loop when ``_inline`` can (a
+        failure is logged, as the worker's are), else queued for the worker."""
+        try:
+            if self._inline(work, *args) is not _NOT_INLINE:
+                return
+        except Exception as error:
+            log.warning("account limits: a write failed: %r", error)
+            return
+        _queue(work, self._shared_tx, *args)
+
+    def _inline(self, work: Callable[..., T], *args: Any) -> T | object:
+        """The one place that decides: ``work`` done on the calling event loop's connection,
+        which never waits (``_LoopConnection``), if this is a SQLite ledger, the caller is on
+        an event loop, and nothing of this process waits in the worker (which keeps this
+        process's writes in the order asked); ``_NOT_INLINE`` if not, or if another
+        connection holds the write lock: then the worker does it, as a thread may wait."""
+        if not self._sqlite or not _worker_idle():
+            return _NOT_INLINE
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a thread: it may wait, the worker keeps the order
+            return _NOT_INLINE
+        connection = self._loop_connection()
+        if connection is None:
+            return _NOT_INLINE
+        try:
+            return work(connection.transaction, *args)
+        except _OPERATIONAL as error:
+            if _is_busy(error):
+                return _NOT_INLINE
+            raise
+
+    def _loop_connection(self) -> _LoopConnection | None:
+        """This thread's connection for its event loop (one loop runs on a thread at a time),
+        opened on first use; None if it cannot be opened without waiting."""
+        connection: _LoopConnection | None = getattr(self._local, "connection", None)
+        if connection is not None and connection.pid != os.getpid():
+            connection.abandon()  # forked: never touch the parent's connection
+            connection = None
+        if connection is None:
+            try:
+                connection = self._local.connection = _LoopConnection(self._ledger.url)
+            except _OPERATIONAL as error:
+                if _is_busy(error):
+                    return None
+                raise
+        return connection
+
+    def _shared_tx(self, write: bool = False) -> contextlib.AbstractContextManager[Connection]:
+        """A transaction of the ledger's pool, for the worker and threads (they may wait)."""
+        return self._ledger.transaction(write=write, durable=False)
+
+    # ------------------------------------------------------------------ row operations
+
+    def _book(self, tx: _Transactions, scope: str, count: int, window: float) -> Booking:
+        self._ensure(tx, scope, count)
         pick = _BOOK_PICK_LOCKED if self._postgres else _BOOK_PICK
         while True:
-            with self._ledger.transaction(write=True, durable=False) as conn:
+            with tx(True) as conn:
                 now = self._now(conn)
                 row = conn.execute(pick, {"scope": scope, "count": count}).first()
                 if row is None:  # every row is being booked by someone else right now
@@ -205,16 +301,16 @@ class AccountLimits:
             if booked == 1:
                 return Booking(at - now, row.slot_no)
 
-    def _answered(self, scope: str, slot_no: int, window: float) -> None:
-        with self._ledger.transaction(write=True, durable=False) as conn:
+    def _answered(self, tx: _Transactions, scope: str, slot_no: int, window: float) -> None:
+        with tx(True) as conn:
             conn.execute(_ANSWERED, {"w_scope": scope, "w_slot": slot_no,
                                      "v_until": self._now(conn) + window})
 
-    def _take(self, scope: str, size: int, look_first: bool) -> bool:
-        self._ensure(scope, size)
-        if look_first and self.in_use(scope, size) >= size:
+    def _take(self, tx: _Transactions, scope: str, size: int, look_first: bool) -> bool:
+        self._ensure(tx, scope, size)
+        if look_first and self._in_use(tx, scope, size) >= size:
             return False
-        with self._ledger.transaction(write=True, durable=False) as conn:
+        with tx(True) as conn:
             now = self._now(conn)
             row = conn.execute(_TAKE_PICK_LOCKED if self._postgres else _TAKE_PICK,
                                {"scope": scope, "size": size, "now": now}).first()
@@ -229,14 +325,13 @@ class AccountLimits:
             self._held[scope].append(row.slot_no)
         return True
 
-    def _give_back(self, scope: str, slot_no: int) -> None:
-        with self._ledger.transaction(write=True, durable=False) as conn:
+    def _give_back(self, tx: _Transactions, scope: str, slot_no: int) -> None:
+        with tx(True) as conn:
             conn.execute(_GIVE_BACK, {"w_scope": scope, "w_slot": slot_no,
                                       "w_holder": self.holder})
 
-    def in_use(self, scope: str, size: int) -> int:
-        """Slots of ``scope`` held right now by live holders (any process)."""
-        with self._ledger.transaction() as conn:
+    def _in_use(self, tx: _Transactions, scope: str, size: int) -> int:
+        with tx(False) as conn:
             return conn.execute(_IN_USE, {"scope": scope, "size": size,
                                           "now": self._now(conn)}).scalar_one()
 
@@ -248,17 +343,17 @@ class AccountLimits:
             conn.execute(_s.update().where(_s.c.holder == self.holder).values(
                 busy_until=self._now(conn) + self.lease_s))
 
-    def _ensure(self, scope: str, count: int) -> None:
+    def _ensure(self, tx: _Transactions, scope: str, count: int) -> None:
         """Create the rows of a limit the first time it is used (racing creators are fine)."""
         if (scope, count) in self._ready:
             return
-        with self._ledger.transaction(write=True, durable=False) as conn:
+        with tx(True) as conn:
             have = set(conn.execute(sa.select(_s.c.slot_no).where(_s.c.scope == scope))
                        .scalars())
         missing = [n for n in range(count) if n not in have]
         for slot_no in missing:
             try:
-                with self._ledger.transaction(write=True, durable=False) as conn:
+                with tx(True) as conn:
                     conn.execute(_s.insert().values(scope=scope, slot_no=slot_no, holder=None,
                                                     busy_until=0.0))
             except IntegrityError:
@@ -333,13 +428,47 @@ class DatabaseSlots:
         self._store.give_back(self.scope)
 
 
-def _worker() -> ThreadPoolExecutor:
+class _Worker:
+    """The process's thread for slot and token writes, one after the other, and how many it
+    has not finished (the event loop writes inline only when none)."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="wan-account-limits")
+        self._lock = threading.Lock()
+        self.pending = 0
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        with self._lock:
+            self.pending += 1
+        try:
+            return self._executor.submit(self._run, work, args)
+        except RuntimeError:  # shutting down
+            self._finished()
+            raise
+
+    def _run(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            return work(*args)
+        finally:  # before the caller hears of it: a loop it wakes sees the worker idle
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._lock:
+            self.pending -= 1
+
+
+def _worker() -> _Worker:
     with _WORKERS_LOCK:
         worker = _WORKERS.get(os.getpid())
         if worker is None:
-            worker = _WORKERS[os.getpid()] = ThreadPoolExecutor(
-                1, thread_name_prefix="wan-account-limits")
+            worker = _WORKERS[os.getpid()] = _Worker()
         return worker
+
+
+def _worker_idle() -> bool:
+    """Nothing of this process is queued or running in the worker."""
+    worker = _WORKERS.get(os.getpid())
+    return worker is None or worker.pending == 0
 
 
 def _submit(work: Callable[..., T], *args: Any) -> Future[T]:
@@ -370,6 +499,55 @@ def _queue(work: Callable[..., None], *args: Any) -> None:
 def _log_failure(done: Future[None]) -> None:
     if (error := done.exception()) is not None:
         log.warning("account limits: a queued write failed: %r", error)
+
+
+class _LoopConnection:
+    """A SQLite connection of its own for the writes asked on one thread's event loops, set
+    never to wait: no busy timeout (a write lock held elsewhere fails the BEGIN at once, and
+    the caller hands the write to the worker), commits without a sync to disk (``durable``
+    False) and never running a checkpoint (which writes and syncs the database file; the
+    ledger's own connections keep checkpointing). Kept open: no pool checkout or reset per
+    transaction."""
+
+    def __init__(self, url: str):
+        engine = sa.create_engine(url, poolclass=NullPool,
+                                  connect_args={"timeout": 0, "check_same_thread": False})
+        event.listen(engine, "connect", _never_wait)
+        self.pid = os.getpid()
+        self._conn = engine.connect()
+        self._dbapi = self._conn.connection.dbapi_connection
+        self._close = weakref.finalize(self, self._conn.close)  # its thread or limits are gone
+
+    def abandon(self) -> None:
+        """Never close it, nor let the garbage collector do so: a forked child must not touch
+        its parent's SQLite connection."""
+        self._close.detach()
+        _ABANDONED.append(self)
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Connection]:
+        """``write`` takes the write lock up front, as the ledger's writes do."""
+        self._dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+        try:
+            yield self._conn
+        except BaseException:
+            self._dbapi.rollback()
+            raise
+        self._dbapi.commit()
+
+
+def _never_wait(dbapi_connection: Any, _record: Any) -> None:
+    # BEGIN is ours (see ``_LoopConnection.transaction``); the ledger already set WAL mode.
+    dbapi_connection.isolation_level = None
+    for pragma in ("busy_timeout = 0", "synchronous = NORMAL", "wal_autocheckpoint = 0"):
+        dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
+def _is_busy(error: Exception) -> bool:
+    """SQLite's "database is locked": another connection holds the write lock."""
+    cause = getattr(error, "orig", error)  # SQLAlchemy's wrapper, or the driver's own
+    return isinstance(cause, sqlite3.OperationalError) \
+        and cause.sqlite_errorcode & 0xFF == _SQLITE_BUSY
 
 
 def _poll() -> float:
