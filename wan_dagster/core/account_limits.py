@@ -52,8 +52,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
