@@ -2,7 +2,7 @@
 not: each piece's thread CPU (whichever thread runs it), per SKU-asset, beside the process's
 total for the call, and the garbage collector's pauses during the batch.
 
-    .venv/bin/python benchmarks/dagster_share.py [--skus 30] [--time-scale 0.1]
+    .venv/bin/python benchmarks/dagster_share.py [--skus 30] [--time-scale 0.1] [--no-probe]
 
 Pieces: the writes of each kind of event (a result's materialization, a "does not apply"
 mark, a progress message), the thumbnails in the materializations, the run's catalog load and
@@ -92,6 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=30)
     parser.add_argument("--time-scale", type=float, default=0.1)
+    parser.add_argument("--no-probe", action="store_true",
+                        help="no loop probe (as makespan.py): its CPU is not in the total")
     args = parser.parse_args()
     account(generation, "_thumbnail", "thumbnails")
     account(progress.ProgressLines, "flush", "write: progress message")
@@ -100,7 +102,8 @@ def main() -> None:
     account(OpExecutionContext, "log_event", event_kind)
     collections = Collections()
     gc.callbacks.append(collections)
-    asyncio.set_event_loop_policy(makespan.ProbedPolicy())
+    if not args.no_probe:
+        asyncio.set_event_loop_policy(makespan.ProbedPolicy())
     emulator = makespan.EmulatorProcess(args.time_scale)
     try:
         with tempfile.TemporaryDirectory(prefix="wan-dagster-share-") as tmp:
@@ -111,7 +114,7 @@ def main() -> None:
             result = makespan.measure(
                 "dagster", emulator,
                 lambda: makespan.through_dagster(emulator, catalog, skus, root, args.time_scale),
-                True, [by_sku[s] for s in skus])
+                not args.no_probe, [by_sku[s] for s in skus])
             collections.on = False
     finally:
         emulator.close()
