@@ -1,5 +1,6 @@
 """Shared limits: sliding windows book future slots instead of spinning; slots are counted."""
 
+import asyncio
 import threading
 import time
 
@@ -72,3 +73,74 @@ def test_an_answered_request_holds_its_token_a_window_from_the_answer():
     window.answered(first)
     second = window.book()
     assert time.monotonic() + second.delay >= answered_at + window.window
+
+
+class _TimerCountingLoop(asyncio.SelectorEventLoop):
+    """Counts the timers scheduled on it: a waiter that polls schedules one per look."""
+
+    timers = 0
+
+    def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def]
+        self.timers += 1
+        return super().call_at(when, callback, *args, context=context)
+
+
+def test_coroutines_waiting_for_a_slot_are_woken_by_a_release_not_a_timer():
+    """Regression: every waiting coroutine polled every 50 ms, so 200 ``run`` calls gathered
+    over a model's slots woke the loop 4,000 times a second while nothing changed."""
+    slots = SlotCounter(1)
+    loop = _TimerCountingLoop()
+    got: list[int] = []
+
+    async def waiter(number: int) -> None:
+        await slots.acquire_async()
+        got.append(number)
+        slots.release()
+
+    async def batch() -> int:
+        slots.try_acquire()
+        waiters = [asyncio.create_task(waiter(n)) for n in range(200)]
+        await asyncio.sleep(0)
+        before = loop.timers
+        await asyncio.sleep(0.3)  # the one timer scheduled while they all wait
+        during = loop.timers - before
+        slots.release()
+        await asyncio.gather(*waiters)
+        return during
+
+    try:
+        assert loop.run_until_complete(batch()) == 1
+    finally:
+        loop.close()
+    assert got == list(range(200))  # in turn, each once
+    assert slots.in_use == 0
+
+
+def test_a_woken_waiter_that_is_cancelled_hands_the_slot_to_the_next():
+    slots = SlotCounter(1)
+
+    async def batch() -> None:
+        assert slots.try_acquire()
+        first = asyncio.create_task(slots.acquire_async())
+        second = asyncio.create_task(slots.acquire_async())
+        await asyncio.sleep(0)  # both wait, in that order
+        slots.release()  # chooses the first...
+        first.cancel()  # ...which is cancelled before it runs
+        await asyncio.wait_for(second, 5)  # the next one gets the slot all the same
+        assert slots.in_use == 1
+
+    asyncio.run(batch())
+
+
+def test_a_release_from_another_thread_wakes_a_coroutine():
+    slots = SlotCounter(1)
+    assert slots.try_acquire()
+
+    async def wait_for_it() -> None:
+        releaser = threading.Timer(0.05, slots.release)
+        releaser.start()
+        await asyncio.wait_for(slots.acquire_async(), 5)
+        releaser.join()
+
+    asyncio.run(wait_for_it())
+    assert slots.in_use == 1

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -92,12 +92,14 @@ class SlidingWindow:
 
 class SlotCounter:
     """At most ``size`` holders at once. ``try_acquire`` never blocks; sync callers wait on the
-    condition, async callers poll briefly (an asyncio waiter cannot wait on a thread condition)."""
+    condition; async callers wait on a future of their own loop that a release resolves (a
+    thousand coroutines waiting for a model's two slots cost nothing until one is freed)."""
 
     def __init__(self, size: int):
         self.size = size
         self._used = 0
         self._cond = threading.Condition()
+        self._waiters: deque[_Waiter] = deque()
 
     @property
     def in_use(self) -> int:
@@ -105,10 +107,7 @@ class SlotCounter:
 
     def try_acquire(self) -> bool:
         with self._cond:
-            if self._used < self.size:
-                self._used += 1
-                return True
-            return False
+            return self._take_locked()
 
     def acquire(self, timeout: float | None = None) -> bool:
         with self._cond:
@@ -117,10 +116,25 @@ class SlotCounter:
             self._used += 1
             return True
 
-    async def acquire_async(self, poll: float = 0.05) -> None:
-        """Take a slot from a coroutine, polling (it cannot wait on the thread condition)."""
-        while not self.try_acquire():
-            await asyncio.sleep(poll)
+    async def acquire_async(self) -> None:
+        """Take a slot from a coroutine, in turn with the other coroutines waiting (a thread
+        waiting at the same moment may take it first: then this one waits again)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._cond:
+                if self._take_locked():
+                    return
+                waiter = _Waiter(loop, loop.create_future())
+                self._waiters.append(waiter)
+            try:
+                await waiter.woken
+            except BaseException:
+                with self._cond:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                    else:  # a release chose this waiter: the slot it freed goes to the next
+                        self._wake_one_locked()
+                raise
 
     def release(self) -> None:
         with self._cond:
@@ -128,6 +142,39 @@ class SlotCounter:
                 raise RuntimeError("release without acquire")
             self._used -= 1
             self._cond.notify()
+            self._wake_one_locked()
+
+    def _take_locked(self) -> bool:
+        if self._used < self.size:
+            self._used += 1
+            return True
+        return False
+
+    def _wake_one_locked(self) -> None:
+        while self._waiters:
+            if self._waiters.popleft().wake():
+                return
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """A coroutine waiting for a slot: its loop, and the future a release resolves (from
+    whatever thread releases)."""
+
+    loop: asyncio.AbstractEventLoop
+    woken: asyncio.Future[None]
+
+    def wake(self) -> bool:
+        """False if its loop is gone (the caller wakes the next waiter instead)."""
+        try:
+            self.loop.call_soon_threadsafe(self._resolve)
+        except RuntimeError:  # the loop is closed
+            return False
+        return True
+
+    def _resolve(self) -> None:
+        if not self.woken.done():
+            self.woken.set_result(None)
 
 
 class Window(Protocol):
