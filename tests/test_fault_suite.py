@@ -255,7 +255,8 @@ def test_every_sku_materialized_or_failed_for_a_final_reason(fault_run: FaultRun
                 own = final.get((still, sku))
             assert own is not None and own.code in why, (sku, asset, why)
             if own.code == "InternalError":  # final only once every attempt failed so
-                tries = [a for a in attempts if (a.asset, a.sku) == (asset, sku)]
+                # (the still's attempts, when the video failed because its still did)
+                tries = [a for a in attempts if (a.asset, a.sku) == (own.asset, own.sku)]
                 assert [a.code for a in tries] == ["InternalError"] * MAX_ATTEMPTS
     failed = {sku for sku, _ in failures}
     assert {sku for _, sku in final} == failed  # each failed SKU has its final task failure
