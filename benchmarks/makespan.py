@@ -312,7 +312,7 @@ def through_client(emulator: EmulatorProcess, products: list[Product], work: Pat
         for name, planned in planned_outputs(product).items():  # in dependency order
             request = output_request(product, planned, paths)
             task = await client.run(request)
-            dest = work / f"client-{product.sku}-{name}.{'mp4' if request.spec.video else 'png'}"
+            dest = _result_path(work, "client", product, name, request)
             await client.download(task.result_urls[0], dest)
             paths[name] = dest
         return len(paths)
@@ -330,9 +330,15 @@ def sdk_chain(emulator: EmulatorProcess, product: Product, work: Path) -> int:
     paths: dict[str, Path] = {}
     for name, planned in planned_outputs(product).items():  # in dependency order
         request = output_request(product, planned, paths)
-        ext = "mp4" if request.spec.video else "png"
-        paths[name] = _sdk_run(emulator, request, work / f"{product.sku}-{name}.{ext}")
+        paths[name] = _sdk_run(emulator, request,
+                               _result_path(work, "sdk", product, name, request))
     return len(paths)
+
+
+def _result_path(work: Path, scenario: str, product: Product, name: str,
+                 request: TaskRequest) -> Path:
+    """Where a chain scenario keeps one output (a later output of the SKU may start from it)."""
+    return work / f"{scenario}-{product.sku}-{name}.{'mp4' if request.spec.video else 'png'}"
 
 
 def _sdk_run(emulator: EmulatorProcess, request: TaskRequest, dest: Path) -> Path:
