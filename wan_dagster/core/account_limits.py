@@ -57,7 +57,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
-from ..dashscope.limits import Booking
+from ..dashscope.limits import Booking, SlotCounter
 from .leases import Heartbeat, lease_seconds, new_owner
 from .ledger import Ledger
 
@@ -179,14 +179,12 @@ class AccountLimits:
         """Book the earliest free token of a rate limit: wait ``delay`` before using it. The
         token is ``(slot_no, the booked moment on this process's monotonic clock)``."""
         asked = time.monotonic()  # before the transaction: the moment is never placed late
-        booking = _wait(self._book, self._shared_tx, scope, count, window)
-        return Booking(booking.delay, (booking.token, asked + booking.delay))
+        return _dated(asked, _wait(self._book, self._shared_tx, scope, count, window))
 
     async def book_async(self, scope: str, count: int, window: float) -> Booking:
         """``book`` on the event loop: right there when it can be (see ``_ask``)."""
         asked = time.monotonic()
-        booking = await self._ask(self._book, scope, count, window)
-        return Booking(booking.delay, (booking.token, asked + booking.delay))
+        return _dated(asked, await self._ask(self._book, scope, count, window))
 
     def answered(self, scope: str, token: tuple[int, float], window: float,
                  slack: float) -> None:
@@ -392,40 +390,58 @@ class DatabaseWindow:
 
 
 class DatabaseSlots:
-    """At most ``size`` holders across processes (``SlotCounter``'s interface)."""
+    """At most ``size`` holders across processes (``SlotCounter``'s interface). This process's
+    waiters queue in a ``SlotCounter`` of the same size first, so only those that could hold a
+    slot here ask the database: a thousand gathered coroutines poll it no more than ``size``
+    do, the others wait for a release without a timer."""
 
     def __init__(self, store: AccountLimits, scope: str, size: int):
         self._store = store
         self.scope = scope
         self.size = size
+        self._here = SlotCounter(size)
 
     @property
     def in_use(self) -> int:
         return self._store.in_use(self.scope, self.size)
 
     def try_acquire(self) -> bool:
-        return self._store.take(self.scope, self.size)
+        if not self._here.try_acquire():
+            return False
+        if self._store.take(self.scope, self.size):
+            return True
+        self._here.release()
+        return False
 
     def acquire(self, timeout: float | None = None) -> bool:
         """The first try writes at once (the slot is usually free: a batch's own gate already
         waited for it); the retries of a waiter look before they take the write lock."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._here.acquire(timeout):
+            return False
         retry = False
         while not self._store.take(self.scope, self.size, look_first=retry):
             if deadline is not None and time.monotonic() >= deadline:
+                self._here.release()
                 return False
             time.sleep(_poll())
             retry = True
         return True
 
     async def acquire_async(self) -> None:
-        retry = False
-        while not await self._store.take_async(self.scope, self.size, look_first=retry):
-            await asyncio.sleep(_poll())
-            retry = True
+        await self._here.acquire_async()
+        try:
+            retry = False
+            while not await self._store.take_async(self.scope, self.size, look_first=retry):
+                await asyncio.sleep(_poll())
+                retry = True
+        except BaseException:
+            self._here.release()
+            raise
 
     def release(self) -> None:
         self._store.give_back(self.scope)
+        self._here.release()
 
 
 class _Worker:
@@ -548,6 +564,12 @@ def _is_busy(error: Exception) -> bool:
     cause = getattr(error, "orig", error)  # SQLAlchemy's wrapper, or the driver's own
     return isinstance(cause, sqlite3.OperationalError) \
         and cause.sqlite_errorcode & 0xFF == _SQLITE_BUSY
+
+
+def _dated(asked: float, booking: Booking) -> Booking:
+    """A row's booking with its token dated on this process's monotonic clock: the moment of
+    asking plus the delay (the row's own clock is the database's)."""
+    return Booking(booking.delay, (booking.token, asked + booking.delay))
 
 
 def _poll() -> float:
