@@ -122,7 +122,8 @@ class ValidationCache(PerDatabase):
         self._new_files: dict[str, tuple[_Stat, str]] = {}
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
-        self._used_files: set[str] = set()  # paths and keys used today, stored as used earlier
+        # the files and rows a load used today whose stored day is earlier: stored at ``flush``
+        self._used_files: set[str] = set()
         self._used_rows: set[str] = set()
         self._remembered: dict[Hashable, Any] = {}
         self._this_load: dict[str, str] = {}  # path -> sha256, files looked at since refresh

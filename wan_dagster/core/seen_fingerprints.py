@@ -22,9 +22,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
-
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,25 +101,26 @@ class SeenFingerprints(PerDatabase):
         return _token(scope, generation + 1)
 
     def _record_use(self, conn: Connection, scope: str) -> None:
-        """Record that ``scope`` is used today (a write only on its first use of the day), then,
-        on the day's first tick in the database, delete the states no tick used for
-        ``keep_days``."""
+        """Record that ``scope`` is used today (a write only on its first use of the day), then
+        prune if this is the day's first tick in the database."""
         today = self._today()
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(_scopes).values(scope=scope, used=today)
         conn.execute(statement.on_conflict_do_update(
             index_elements=["scope"], set_={"used": today}, where=_scopes.c.used < today))
-        if self._pruned_on == today or not prune_due(conn, "sensor states", today):
-            self._pruned_on = today
-            return
-        cutoff = today - self._keep_days
+        if self._pruned_on != today and prune_due(conn, "sensor states", today):
+            self._prune(conn, today - self._keep_days)
+        self._pruned_on = today
+
+    @staticmethod
+    def _prune(conn: Connection, cutoff: int) -> None:
+        """Delete the states no tick used since the day ``cutoff``."""
         old = [scope for (scope,) in conn.execute(
             sa.select(_scopes.c.scope).where(_scopes.c.used < cutoff).with_for_update())]
         for start in range(0, len(old), 500):  # under every backend's bound-parameter limit
             chunk = old[start:start + 500]
             conn.execute(_s.delete().where(_s.c.scope.in_(chunk)))
             conn.execute(_scopes.delete().where(_scopes.c.scope.in_(chunk)))
-        self._pruned_on = today
 
     def _open(self, sensor: str, cursor: str | None) -> tuple[str, int, dict[str, str]]:
         """(scope, generation, SKUs imported from an older JSON cursor)."""
