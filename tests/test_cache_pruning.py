@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from wan_dagster.core.catalog import Catalog, load_catalog
 from wan_dagster.core.image_verdicts import DECODE_VERSION, ValidationCache
 from wan_dagster.core.ledger import Ledger
-from wan_dagster.core.pruning import KEEP_DAYS
+from wan_dagster.core.pruning import KEEP_DAYS, REFRESH_DAYS
 from wan_dagster.core.seen_fingerprints import SeenFingerprints
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -71,10 +71,11 @@ def test_entries_no_load_used_for_keep_days_are_pruned_and_worked_out_again(samp
     assert dropped_files <= files_then
 
     load(sample, cache_at(url, DAY))
-    # what this load used is marked as used today; the dropped row's verdict and files and the
-    # reworded row's old verdict, last used long ago, are gone
-    assert {day for (day,) in query(url, "SELECT used FROM wan_row_verdicts")} == {DAY}
-    assert {day for (day,) in query(url, "SELECT used FROM wan_file_hashes")} == {DAY}
+    # what this load used is marked as used lately; the dropped row's verdict and files and
+    # the reworded row's old verdict, last used long ago, are gone
+    for table in ("wan_row_verdicts", "wan_file_hashes"):
+        days = {day for (day,) in query(url, f"SELECT used FROM {table}")}
+        assert min(days) > DAY - REFRESH_DAYS and max(days) == DAY
     assert len(query(url, "SELECT key FROM wan_row_verdicts")) == rows_then - 1
     assert stored_files(url) == files_then - dropped_files
 
@@ -97,9 +98,28 @@ def test_entries_used_within_keep_days_are_kept(sample, tmp_path):
     assert stored_files(url) == files_then
 
 
+def test_an_entry_in_use_has_its_day_rewritten_once_in_refresh_days(sample, tmp_path):
+    """Not on every load: the warm path writes little on most days. The entries one load
+    wrote come due on different days, so no later load rewrites them all at once."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    stored = "SELECT key, used FROM wan_row_verdicts ORDER BY key"
+    load(sample, cache_at(url, DAY))
+    written = query(url, stored)
+    assert len({day for _, day in written}) > 1
+    for day in range(DAY + 1, DAY + 3 * REFRESH_DAYS):
+        load(sample, cache_at(url, day))
+        now = query(url, stored)
+        assert [key for key, _ in now] == [key for key, _ in written]
+        rewritten = {key: used for (key, then), (_, used) in zip(written, now) if used != then}
+        assert set(rewritten) == {key for key, then in written if then <= day - REFRESH_DAYS}
+        assert set(rewritten.values()) <= {day}
+        assert len(rewritten) < len(written)
+        written = now
+
+
 def test_decode_verdicts_of_another_decoder_version_are_pruned_once_a_day(sample, tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    load(sample, cache_at(url, DAY - 1))
+    load(sample, cache_at(url, DAY - REFRESH_DAYS))  # every entry comes due on DAY
     current = len(query(url, "SELECT sha256 FROM wan_image_verdicts"))
     old = "INSERT INTO wan_image_verdicts (sha256, version, error, transparent) " \
           "VALUES ('{}', '0000000000000000', NULL, false)"
@@ -115,7 +135,7 @@ def test_decode_verdicts_of_another_decoder_version_are_pruned_once_a_day(sample
     edit(sample)
     load(sample, cache_at(url, DAY))  # it flushes a new verdict, but today's pruning is done
     assert len(query(url, "SELECT sha256 FROM wan_image_verdicts")) == current + 1
-    load(sample, cache_at(url, DAY + 1))
+    load(sample, cache_at(url, DAY + REFRESH_DAYS))
     assert len(query(url, "SELECT sha256 FROM wan_image_verdicts")) == current
 
 

@@ -17,10 +17,11 @@ transaction per ``flush``. Every entry is content-addressed or keyed by the file
 racing writers agree: the first one wins, the others' inserts are ignored.
 
 Keys change with every release (``RULES_VERSION``), recipe and catalog edit, and files leave
-catalogs: a row verdict and a file hash carry the UTC day a load last used them (refreshed at
-most once a day, in the load's own ``flush``), and the first flush of a day in a database
-deletes those not used for ``keep_days`` (``pruning.KEEP_DAYS``) and the decode verdicts of
-another ``DECODE_VERSION``. A load then checks again what was deleted. No Dagster imports.
+catalogs: a row verdict and a file hash carry a UTC day no later than the last one a load used
+them on (rewritten once a week while in use, in the load's own ``flush``: see ``pruning``),
+and the first flush of a day in a database deletes those not used for ``keep_days``
+(``pruning.KEEP_DAYS``) and the decode verdicts of another ``DECODE_VERSION``. A load then
+checks again what was deleted. No Dagster imports.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from sqlalchemy.engine import Connection
 from ..dashscope.image_integrity import DecodeVerdict
 from .ledger import Ledger
 from .per_database import PerDatabase
-from .pruning import KEEP_DAYS, add_day_column, create_pruned_table, prune_due, utc_day
+from .pruning import (KEEP_DAYS, add_day_column, create_pruned_table, day_to_store,
+                      last_day_due, prune_before, prune_due, utc_day)
 
 __all__ = ["DECODE_VERSION", "RULES_VERSION", "ValidationCache"]
 
@@ -79,7 +81,7 @@ file_hashes_table = sa.Table(
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
     sa.Column("inode", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``utc_day`` last used
+    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``pruning.day_to_store``
 )
 image_verdicts_table = sa.Table(
     "wan_image_verdicts", _metadata,
@@ -92,13 +94,13 @@ row_verdicts_table = sa.Table(
     "wan_row_verdicts", _metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("verdict", sa.Text, nullable=False),
-    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``utc_day`` last used
+    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``pruning.day_to_store``
 )
 #: Keys per ``IN (...)`` query: under SQLite's and Postgres' bound-parameter limits.
 _KEYS_PER_QUERY = 900
 
 _Stat = tuple[int, int, int]  # size, mtime_ns, inode
-_File = tuple[_Stat, str, int]  # stat, sha256, day last used
+_File = tuple[_Stat, str, int]  # stat, sha256, stored day
 _T = TypeVar("_T")
 
 
@@ -114,7 +116,8 @@ class ValidationCache(PerDatabase):
         self._today = today
         ledger.create_tables(_metadata, then=lambda conn: _add_later_columns(conn, today()))
         self._lock = threading.Lock()
-        self._day = today()  # the day of the last refresh: what "used today" means in a load
+        self._day = today()  # the day of the last ``refresh``
+        self._last_due = last_day_due(self._day)  # stored days up to this one are rewritten
         self._pruned_on: int | None = None  # the day this process found pruning done
         self._files: dict[str, _File] = {}
         self._decoded: dict[str, DecodeVerdict] = {}
@@ -122,7 +125,7 @@ class ValidationCache(PerDatabase):
         self._new_files: dict[str, tuple[_Stat, str]] = {}
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
-        # the files and rows a load used today whose stored day is earlier: stored at ``flush``
+        # the files and rows used whose stored day is due to be rewritten (at the next ``flush``)
         self._used_files: set[str] = set()
         self._used_rows: set[str] = set()
         self._remembered: dict[Hashable, Any] = {}
@@ -150,11 +153,11 @@ class ValidationCache(PerDatabase):
             self._decoded.update(decoded)
             self._this_load = {}
             self._remembered = {}
-            self._day = day
+            self._day, self._last_due = day, last_day_due(day)
 
     def flush(self) -> None:
-        """Store what was learnt since the last flush, and the day of the entries used for the
-        first time today, in one transaction; the day's first flush in the database also
+        """Store what was learnt since the last flush, and the day of the entries used whose
+        stored day was due, in one transaction; the day's first flush in the database also
         prunes (see the module's docstring)."""
         with self._lock:
             files, self._new_files = self._new_files, {}
@@ -168,13 +171,14 @@ class ValidationCache(PerDatabase):
         with self._ledger.transaction(write=True) as conn:
             _upsert(conn, file_hashes_table, [
                 {"path_key": _path_key(path), "path": path, "size": st[0], "mtime_ns": st[1],
-                 "inode": st[2], "sha256": sha, "used": today}
+                 "inode": st[2], "sha256": sha, "used": day_to_store(_path_key(path), today)}
                 for path, (st, sha) in files.items()], replace=True)
             _upsert(conn, image_verdicts_table, [
                 {"sha256": sha, "version": DECODE_VERSION, "error": v.error,
                  "transparent": v.transparent} for sha, v in decoded.items()])
-            _upsert(conn, row_verdicts_table, [{"key": key, "verdict": verdict, "used": today}
-                                               for key, verdict in rows.items()])
+            _upsert(conn, row_verdicts_table, [
+                {"key": key, "verdict": verdict, "used": day_to_store(key, today)}
+                for key, verdict in rows.items()])
             _mark_used(conn, file_hashes_table, map(_path_key, used_files), today)
             _mark_used(conn, row_verdicts_table, used_rows, today)
             if self._pruned_on != today:
@@ -186,7 +190,7 @@ class ValidationCache(PerDatabase):
         ``DECODE_VERSION``, unless a process did today."""
         if not prune_due(conn, "validation cache", today):
             return
-        cutoff = today - self._keep_days
+        cutoff = prune_before(today, self._keep_days)
         conn.execute(file_hashes_table.delete().where(file_hashes_table.c.used < cutoff))
         conn.execute(row_verdicts_table.delete().where(row_verdicts_table.c.used < cutoff))
         conn.execute(image_verdicts_table.delete().where(
@@ -213,7 +217,7 @@ class ValidationCache(PerDatabase):
         with self._lock:
             known = self._files.get(path)
         if known is not None and known[0] == identity:
-            if known[2] < self._day:  # first used today: its day is stored at the next flush
+            if known[2] <= self._last_due:  # its day is stored again at the next flush
                 with self._lock:
                     self._files[path] = (identity, known[1], self._day)
                     self._used_files.add(path)
@@ -263,11 +267,11 @@ class ValidationCache(PerDatabase):
 
     def rows(self, keys: Iterable[str]) -> dict[str, tuple[list[tuple[str, str]], dict[str, str]]]:
         """The stored verdicts of those ``keys`` that have one: key -> ``(problems,
-        fingerprints)``. Those last used before today are marked used at the next flush."""
+        fingerprints)``. Those whose stored day is due are stored again at the next flush."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {}
-        earlier: list[str] = []
-        today = self._today()
+        to_refresh: list[str] = []
+        due = last_day_due(self._today())
         t = row_verdicts_table
         with self._ledger.transaction() as conn:
             for start in range(0, len(wanted), _KEYS_PER_QUERY):
@@ -275,10 +279,10 @@ class ValidationCache(PerDatabase):
                 stored = conn.execute(sa.select(t.c.key, t.c.verdict, t.c.used)
                                       .where(t.c.key.in_(chunk))).all()
                 found.update((key, _parse_verdict(verdict)) for key, verdict, _ in stored)
-                earlier += [key for key, _, used in stored if used < today]
-        if earlier:
+                to_refresh += [key for key, _, used in stored if used <= due]
+        if to_refresh:
             with self._lock:
-                self._used_rows.update(earlier)
+                self._used_rows.update(to_refresh)
         self.stats["row_hits"] += len(found)
         self.stats["row_misses"] += len(wanted) - len(found)
         return found
