@@ -302,9 +302,10 @@ def _add_later_columns(conn: Connection, today: int) -> None:
 
 
 def _mark_used(conn: Connection, table: sa.Table, keys: Iterable[str], today: int) -> None:
-    """Set the day of ``table``'s entries of these primary ``keys`` to ``today``."""
+    """Set the day of ``table``'s entries of these primary ``keys`` to ``today``; in key order,
+    so that two loads marking the same entries lock them in the same order (Postgres)."""
     (key,) = table.primary_key.columns
-    wanted = list(keys)
+    wanted = sorted(keys)
     for start in range(0, len(wanted), _KEYS_PER_QUERY):
         conn.execute(table.update().where(key.in_(wanted[start:start + _KEYS_PER_QUERY]))
                      .values(used=today))
