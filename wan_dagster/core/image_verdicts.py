@@ -14,7 +14,14 @@ last load; decoding them is most of what validating costs. Here:
 
 Reads happen once per load (``refresh``, ``rows``); writes are buffered and written in one
 transaction per ``flush``. Every entry is content-addressed or keyed by the file's identity, so
-racing writers agree: the first one wins, the others' inserts are ignored. No Dagster imports.
+racing writers agree: the first one wins, the others' inserts are ignored.
+
+Keys change with every release (``RULES_VERSION``), recipe and catalog edit, and files leave
+catalogs: a row verdict and a file hash carry a UTC day no later than the last one a load used
+them on (rewritten once a week while in use, in the load's own ``flush``: see ``pruning``),
+and the first flush of a day in a database deletes those not used for ``keep_days``
+(``pruning.KEEP_DAYS``) and the decode verdicts of another ``DECODE_VERSION``. A load then
+checks again what was deleted. No Dagster imports.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from sqlalchemy.engine import Connection
 from ..dashscope.image_integrity import DecodeVerdict
 from .ledger import Ledger
 from .per_database import PerDatabase
+from .pruning import (KEEP_DAYS, add_day_column, create_pruned_table, day_to_store,
+                      last_day_due, prune_before, prune_due, utc_day)
 
 __all__ = ["DECODE_VERSION", "RULES_VERSION", "ValidationCache"]
 
@@ -72,6 +81,7 @@ file_hashes_table = sa.Table(
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
     sa.Column("inode", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``pruning.day_to_store``
 )
 image_verdicts_table = sa.Table(
     "wan_image_verdicts", _metadata,
@@ -84,28 +94,40 @@ row_verdicts_table = sa.Table(
     "wan_row_verdicts", _metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("verdict", sa.Text, nullable=False),
+    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``pruning.day_to_store``
 )
 #: Keys per ``IN (...)`` query: under SQLite's and Postgres' bound-parameter limits.
 _KEYS_PER_QUERY = 900
 
 _Stat = tuple[int, int, int]  # size, mtime_ns, inode
+_File = tuple[_Stat, str, int]  # stat, sha256, stored day
 _T = TypeVar("_T")
 
 
 class ValidationCache(PerDatabase):
     """The validation cache in one ledger database (``for_url``: one per URL and process).
-    Thread-safe: the catalog's row workers share it."""
+    Thread-safe: the catalog's row workers share it. ``keep_days``: how long an entry no load
+    uses is kept; ``today``: the day it is now (``pruning.utc_day``)."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, *, keep_days: int = KEEP_DAYS,
+                 today: Callable[[], int] = utc_day):
         super().__init__(ledger)
-        ledger.create_tables(_metadata)
+        self._keep_days = keep_days
+        self._today = today
+        ledger.create_tables(_metadata, then=lambda conn: _add_later_columns(conn, today()))
         self._lock = threading.Lock()
-        self._files: dict[str, tuple[_Stat, str]] = {}
+        self._day = today()  # the day of the last ``refresh``
+        self._last_due = last_day_due(self._day)  # stored days up to this one are rewritten
+        self._pruned_on: int | None = None  # the day this process found pruning done
+        self._files: dict[str, _File] = {}
         self._decoded: dict[str, DecodeVerdict] = {}
         self._decoding: dict[str, threading.Lock] = {}  # content being decoded -> its lock
         self._new_files: dict[str, tuple[_Stat, str]] = {}
         self._new_decoded: dict[str, DecodeVerdict] = {}
         self._new_rows: dict[str, str] = {}
+        # the files and rows used whose stored day is due to be rewritten (at the next ``flush``)
+        self._used_files: set[str] = set()
+        self._used_rows: set[str] = set()
         self._remembered: dict[Hashable, Any] = {}
         self._this_load: dict[str, str] = {}  # path -> sha256, files looked at since refresh
         #: What was found where: ``decodes`` counts decode verdicts reached (cache misses), ``file_reads``
@@ -119,8 +141,9 @@ class ValidationCache(PerDatabase):
 
     def refresh(self) -> None:
         """Read the file hashes and decode verdicts other processes stored (once per load)."""
+        day = self._today()
         with self._ledger.transaction() as conn:
-            files = {r.path: ((r.size, r.mtime_ns, r.inode), r.sha256)
+            files = {r.path: ((r.size, r.mtime_ns, r.inode), r.sha256, r.used)
                      for r in conn.execute(sa.select(file_hashes_table))}
             decoded = {r.sha256: DecodeVerdict(r.error, bool(r.transparent))
                        for r in conn.execute(sa.select(image_verdicts_table).where(
@@ -130,25 +153,51 @@ class ValidationCache(PerDatabase):
             self._decoded.update(decoded)
             self._this_load = {}
             self._remembered = {}
+            self._day, self._last_due = day, last_day_due(day)
 
     def flush(self) -> None:
-        """Store what was learnt since the last flush, in one transaction."""
+        """Store what was learnt since the last flush, and the day of the entries used whose
+        stored day was due, in one transaction; the day's first flush in the database also
+        prunes (see the module's docstring)."""
         with self._lock:
             files, self._new_files = self._new_files, {}
             decoded, self._new_decoded = self._new_decoded, {}
             rows, self._new_rows = self._new_rows, {}
-        if not (files or decoded or rows):
+            used_files, self._used_files = self._used_files, set()
+            used_rows, self._used_rows = self._used_rows, set()
+        if not (files or decoded or rows or used_files or used_rows):
             return
+        today = self._today()
         with self._ledger.transaction(write=True) as conn:
             _upsert(conn, file_hashes_table, [
                 {"path_key": _path_key(path), "path": path, "size": st[0], "mtime_ns": st[1],
-                 "inode": st[2], "sha256": sha}
+                 "inode": st[2], "sha256": sha, "used": day_to_store(_path_key(path), today)}
                 for path, (st, sha) in files.items()], replace=True)
             _upsert(conn, image_verdicts_table, [
                 {"sha256": sha, "version": DECODE_VERSION, "error": v.error,
                  "transparent": v.transparent} for sha, v in decoded.items()])
-            _upsert(conn, row_verdicts_table,
-                    [{"key": key, "verdict": verdict} for key, verdict in rows.items()])
+            _upsert(conn, row_verdicts_table, [
+                {"key": key, "verdict": verdict, "used": day_to_store(key, today)}
+                for key, verdict in rows.items()])
+            _mark_used(conn, file_hashes_table, map(_path_key, used_files), today)
+            _mark_used(conn, row_verdicts_table, used_rows, today)
+            if self._pruned_on != today:
+                self._prune(conn, today)
+        self._pruned_on = today
+
+    def _prune(self, conn: Connection, today: int) -> None:
+        """Delete what no load used for ``keep_days`` and the decode verdicts of another
+        ``DECODE_VERSION``, unless a process did today."""
+        if not prune_due(conn, "validation cache", today):
+            return
+        cutoff = prune_before(today, self._keep_days)
+        conn.execute(file_hashes_table.delete().where(file_hashes_table.c.used < cutoff))
+        conn.execute(row_verdicts_table.delete().where(row_verdicts_table.c.used < cutoff))
+        conn.execute(image_verdicts_table.delete().where(
+            image_verdicts_table.c.version != DECODE_VERSION))
+        with self._lock:  # else this process would count on them and never store them again
+            self._files = {path: known for path, known in self._files.items()
+                           if known[2] >= cutoff}
 
     # ------------------------------------------------------------------ file content hashes
 
@@ -168,12 +217,17 @@ class ValidationCache(PerDatabase):
         with self._lock:
             known = self._files.get(path)
         if known is not None and known[0] == identity:
+            if known[2] <= self._last_due:  # its day is stored again at the next flush
+                with self._lock:
+                    self._files[path] = (identity, known[1], self._day)
+                    self._used_files.add(path)
             self._this_load[path] = known[1]
             return known[1]
         digest = _hash_file(path)
         with self._lock:
             self.stats["file_reads"] += 1
-            self._files[path] = self._new_files[path] = (identity, digest)
+            self._files[path] = (identity, digest, self._day)
+            self._new_files[path] = (identity, digest)
             self._this_load[path] = digest
         return digest
 
@@ -213,15 +267,22 @@ class ValidationCache(PerDatabase):
 
     def rows(self, keys: Iterable[str]) -> dict[str, tuple[list[tuple[str, str]], dict[str, str]]]:
         """The stored verdicts of those ``keys`` that have one: key -> ``(problems,
-        fingerprints)``."""
+        fingerprints)``. Those whose stored day is due are stored again at the next flush."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {}
+        to_refresh: list[str] = []
+        due = last_day_due(self._today())
+        t = row_verdicts_table
         with self._ledger.transaction() as conn:
             for start in range(0, len(wanted), _KEYS_PER_QUERY):
                 chunk = wanted[start:start + _KEYS_PER_QUERY]
-                found.update((key, _parse_verdict(verdict)) for key, verdict in conn.execute(
-                    sa.select(row_verdicts_table.c.key, row_verdicts_table.c.verdict)
-                    .where(row_verdicts_table.c.key.in_(chunk))).all())
+                stored = conn.execute(sa.select(t.c.key, t.c.verdict, t.c.used)
+                                      .where(t.c.key.in_(chunk))).all()
+                found.update((key, _parse_verdict(verdict)) for key, verdict, _ in stored)
+                to_refresh += [key for key, _, used in stored if used <= due]
+        if to_refresh:
+            with self._lock:
+                self._used_rows.update(to_refresh)
         self.stats["row_hits"] += len(found)
         self.stats["row_misses"] += len(wanted) - len(found)
         return found
@@ -230,6 +291,24 @@ class ValidationCache(PerDatabase):
                 ) -> None:
         with self._lock:
             self._new_rows[key] = _verdict_text(problems, prints)
+
+
+def _add_later_columns(conn: Connection, today: int) -> None:
+    """Bring tables created by an older release up to date: their entries count as used
+    ``today``."""
+    for table in (file_hashes_table, row_verdicts_table):
+        add_day_column(conn, table, "used", today)
+    create_pruned_table(conn)
+
+
+def _mark_used(conn: Connection, table: sa.Table, keys: Iterable[str], today: int) -> None:
+    """Set the day of ``table``'s entries of these primary ``keys`` to ``today``; in key order,
+    so that two loads marking the same entries lock them in the same order (Postgres)."""
+    (key,) = table.primary_key.columns
+    wanted = sorted(keys)
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        conn.execute(table.update().where(key.in_(wanted[start:start + _KEYS_PER_QUERY]))
+                     .values(used=today))
 
 
 def _verdict_text(problems: list[tuple[str, str]], prints: Mapping[str, str]) -> str:

@@ -7,7 +7,14 @@ cursor's generation, writes what it asks for as the next generation and returns 
 Dagster stores the token only if the tick's runs are submitted. A tick that is never committed
 leaves rows past the stored generation, which the next tick ignores and removes, so the
 database never gets ahead of the cursor. A cursor of another form (none, or the JSON mapping
-of older releases) starts a new state id (importing the mapping). No Dagster imports.
+of older releases) starts a new state id (importing the mapping).
+
+A reset cursor leaves its old state id's rows behind (a row per SKU): each state id records
+the UTC day a tick last used it (at most one write a day, in the tick's own transaction, even
+when nothing changed), and the day's first tick in a database deletes the states no tick used
+for ``keep_days`` (``pruning.KEEP_DAYS``). Age alone decides, so the live state of a sensor
+that ticks, in this deployment or another sharing the database, is never deleted. No Dagster
+imports.
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from .ledger import Ledger
 from .per_database import PerDatabase
+from .pruning import KEEP_DAYS, create_pruned_table, prune_due, utc_day
 
 __all__ = ["SeenFingerprints"]
 
@@ -34,16 +43,29 @@ seen_table = sa.Table(
     sa.Column("fingerprint", sa.String(64), nullable=False),
 )
 _s = seen_table
+#: Apart from ``_metadata``: created (and filled from an older release's rows) by
+#: ``_add_scopes_table``, which must find it missing to know that it has to fill it.
+scopes_table = sa.Table(
+    "wan_sensor_scopes", sa.MetaData(),
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("used", sa.Integer, nullable=False, index=True),  # ``utc_day`` a tick last used it
+)
+_scopes = scopes_table
 _TOKEN = re.compile(r"(?P<state>[0-9a-f]{32}):(?P<generation>\d+)")
 
 
 class SeenFingerprints(PerDatabase):
     """The state of every change-detecting sensor in one ledger database (``for_url``: one
-    per URL and process)."""
+    per URL and process). ``keep_days``: how long a state no tick uses is kept; ``today``: the
+    day it is now (``pruning.utc_day``)."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, *, keep_days: int = KEEP_DAYS,
+                 today: Callable[[], int] = utc_day):
         super().__init__(ledger)
-        ledger.create_tables(_metadata)
+        self._keep_days = keep_days
+        self._today = today
+        self._pruned_on: int | None = None  # the day this process found pruning done
+        ledger.create_tables(_metadata, then=lambda conn: _add_scopes_table(conn, today()))
 
     def changes(self, sensor: str, cursor: str | None, current: Mapping[str, str]
                 ) -> tuple[set[str], str]:
@@ -52,6 +74,7 @@ class SeenFingerprints(PerDatabase):
         nothing changed). Linear in the catalog."""
         scope, generation, imported = self._open(sensor, cursor)
         with self._ledger.transaction(write=True) as conn:
+            self._record_use(conn, scope)
             seen = {**imported, **self._read(conn, scope, generation)}
             wanted = {sku for sku, fingerprint in current.items() if seen.get(sku) != fingerprint}
             if not wanted and not imported:
@@ -72,9 +95,32 @@ class SeenFingerprints(PerDatabase):
         finished; the tick's own uncommitted generation is dropped). Returns the new cursor."""
         scope, generation, imported = self._open(sensor, cursor)
         with self._ledger.transaction(write=True) as conn:
+            self._record_use(conn, scope)
             self._read(conn, scope, generation)
             _insert(conn, scope, generation + 1, {**imported, **done})
         return _token(scope, generation + 1)
+
+    def _record_use(self, conn: Connection, scope: str) -> None:
+        """Record that ``scope`` is used today (a write only on its first use of the day), then
+        prune if this is the day's first tick in the database."""
+        today = self._today()
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(_scopes).values(scope=scope, used=today)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=["scope"], set_={"used": today}, where=_scopes.c.used < today))
+        if self._pruned_on != today and prune_due(conn, "sensor states", today):
+            self._prune(conn, today - self._keep_days)
+        self._pruned_on = today
+
+    @staticmethod
+    def _prune(conn: Connection, cutoff: int) -> None:
+        """Delete the states no tick used since the day ``cutoff``."""
+        old = [scope for (scope,) in conn.execute(
+            sa.select(_scopes.c.scope).where(_scopes.c.used < cutoff).with_for_update())]
+        for start in range(0, len(old), 500):  # under every backend's bound-parameter limit
+            chunk = old[start:start + 500]
+            conn.execute(_s.delete().where(_s.c.scope.in_(chunk)))
+            conn.execute(_scopes.delete().where(_scopes.c.scope.in_(chunk)))
 
     def _open(self, sensor: str, cursor: str | None) -> tuple[str, int, dict[str, str]]:
         """(scope, generation, SKUs imported from an older JSON cursor)."""
@@ -105,6 +151,17 @@ class SeenFingerprints(PerDatabase):
                                            _s.c.sku == sa.bindparam("b_sku"),
                                            _s.c.generation == sa.bindparam("b_generation")), stale)
         return {sku: fingerprint for sku, (_, fingerprint) in latest.items()}
+
+
+def _add_scopes_table(conn: Connection, today: int) -> None:
+    """Create the table of each state's last day of use; the states an older release left
+    count as used ``today``."""
+    create_pruned_table(conn)
+    if sa.inspect(conn).has_table(_scopes.name):
+        return
+    _scopes.create(conn)
+    conn.execute(_scopes.insert().from_select(
+        ["scope", "used"], sa.select(_s.c.scope, sa.literal(today, sa.Integer)).distinct()))
 
 
 def _insert(conn: Connection, scope: str, generation: int, rows: Mapping[str, str]) -> None:
