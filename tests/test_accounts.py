@@ -26,6 +26,8 @@ from wan_dagster.core.store import LocalMediaStore
 from wan_dagster.dashscope import AsyncDashScopeClient, DashScopeClient, PriceBook
 from wan_dagster.orchestration.resources import local_ledger_warning
 
+from slot_waiters import start_waiters
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 LEASE_S = 60.0
@@ -171,23 +173,17 @@ def test_coroutines_waiting_for_a_shared_slot_do_not_each_poll_the_database(
                         asks.append(scope) or take(self, scope, size, **kw))
     held = other.slots("acct:m:running", 1)
     slots = here.slots("acct:m:running", 1)
-    got: list[int] = []
 
-    async def waiter(number: int) -> None:
-        await slots.acquire_async()
-        got.append(number)
-        slots.release()
-
-    async def batch() -> int:
+    async def batch() -> tuple[int, list[int]]:
         assert held.try_acquire()  # another process holds the one slot
-        waiters = [asyncio.create_task(waiter(n)) for n in range(200)]
+        waiters, got = start_waiters(slots, 200)
         await asyncio.sleep(0.3)
         asked = len(asks)
         held.release()
         await asyncio.wait_for(asyncio.gather(*waiters), 60)
-        return asked
+        return asked, got
 
-    asked_while_held = asyncio.run(batch())
+    asked_while_held, got = asyncio.run(batch())
     assert 1 <= asked_while_held <= 20  # one waiter polling every 25-75 ms; 200 would be ~1,200
     assert sorted(got) == list(range(200)) and slots.in_use == 0
 

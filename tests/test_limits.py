@@ -6,6 +6,8 @@ import time
 
 from wan_dagster.dashscope.limits import SlidingWindow, SlotCounter, account_state
 
+from slot_waiters import start_waiters
+
 
 def test_window_never_books_more_than_the_rate_in_any_second():
     window = SlidingWindow(rate=2.0, margin=0.05)
@@ -90,28 +92,23 @@ def test_coroutines_waiting_for_a_slot_are_woken_by_a_release_not_a_timer():
     over a model's slots woke the loop 4,000 times a second while nothing changed."""
     slots = SlotCounter(1)
     loop = _TimerCountingLoop()
-    got: list[int] = []
 
-    async def waiter(number: int) -> None:
-        await slots.acquire_async()
-        got.append(number)
-        slots.release()
-
-    async def batch() -> int:
+    async def batch() -> tuple[int, list[int]]:
         slots.try_acquire()
-        waiters = [asyncio.create_task(waiter(n)) for n in range(200)]
+        waiters, got = start_waiters(slots, 200)
         await asyncio.sleep(0)
         before = loop.timers
         await asyncio.sleep(0.3)  # the one timer scheduled while they all wait
         during = loop.timers - before
         slots.release()
         await asyncio.gather(*waiters)
-        return during
+        return during, got
 
     try:
-        assert loop.run_until_complete(batch()) == 1
+        during, got = loop.run_until_complete(batch())
     finally:
         loop.close()
+    assert during == 1
     assert got == list(range(200))  # in turn, each once
     assert slots.in_use == 0
 
