@@ -268,6 +268,8 @@ class AccountLimits:
         if connection is not None and connection.pid != os.getpid():
             connection.abandon()  # forked: never touch the parent's connection
             connection = None
+        elif connection is not None and connection.broken:
+            connection = None  # its finalizer closes what is left of it
         if connection is None:
             try:
                 connection = self._local.connection = _LoopConnection(self._ledger.url)
@@ -440,8 +442,10 @@ class DatabaseSlots:
             raise
 
     def release(self) -> None:
-        self._store.give_back(self.scope)
-        self._here.release()
+        try:
+            self._store.give_back(self.scope)
+        finally:  # whatever happens to the row, this process's place is free again
+            self._here.release()
 
 
 class _Worker:
@@ -534,6 +538,14 @@ class _LoopConnection:
         self._dbapi = self._conn.connection.dbapi_connection
         self._close = weakref.finalize(self, self._conn.close)  # its thread or limits are gone
 
+    @property
+    def broken(self) -> bool:
+        """SQLAlchemy closed it: an exception that is not an ``Exception`` raised inside a
+        statement (Dagster's termination of a run, a KeyboardInterrupt) invalidates the
+        connection it ran on. A pooled connection is replaced by the pool; this one by
+        ``AccountLimits._loop_connection``."""
+        return self._conn.invalidated
+
     def abandon(self) -> None:
         """Never close it, nor let the garbage collector do so: a forked child must not touch
         its parent's SQLite connection."""
@@ -542,12 +554,16 @@ class _LoopConnection:
 
     @contextlib.contextmanager
     def transaction(self, write: bool = False) -> Iterator[Connection]:
-        """``write`` takes the write lock up front, as the ledger's writes do."""
-        self._dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+        """``write`` takes the write lock up front, as the ledger's writes do. An interrupt may
+        land anywhere, even just after the BEGIN: the transaction is never left open holding
+        the lock (every other writer of the database would wait for it in vain)."""
         try:
+            self._dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
             yield self._conn
         except BaseException:
-            self._dbapi.rollback()
+            # closed (``broken``), it was rolled back with it; a BEGIN that failed opened none
+            if not self.broken and self._dbapi.in_transaction:
+                self._dbapi.rollback()
             raise
         self._dbapi.commit()
 
