@@ -38,12 +38,11 @@ from typing import Any, TypeVar
 
 import PIL
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ..dashscope.image_integrity import DecodeVerdict
 from .ledger import Ledger
-from .per_database import PerDatabase
+from .per_database import KEYS_PER_QUERY, PerDatabase, insert_into
 from .pruning import (KEEP_DAYS, add_day_column, create_pruned_table, day_to_store,
                       last_day_due, prune_before, prune_due, utc_day)
 
@@ -96,8 +95,6 @@ row_verdicts_table = sa.Table(
     sa.Column("verdict", sa.Text, nullable=False),
     sa.Column("used", sa.Integer, nullable=False, index=True),  # ``pruning.day_to_store``
 )
-#: Keys per ``IN (...)`` query: under SQLite's and Postgres' bound-parameter limits.
-_KEYS_PER_QUERY = 900
 
 _Stat = tuple[int, int, int]  # size, mtime_ns, inode
 _File = tuple[_Stat, str, int]  # stat, sha256, stored day
@@ -274,8 +271,8 @@ class ValidationCache(PerDatabase):
         due = last_day_due(self._today())
         t = row_verdicts_table
         with self._ledger.transaction() as conn:
-            for start in range(0, len(wanted), _KEYS_PER_QUERY):
-                chunk = wanted[start:start + _KEYS_PER_QUERY]
+            for start in range(0, len(wanted), KEYS_PER_QUERY):
+                chunk = wanted[start:start + KEYS_PER_QUERY]
                 stored = conn.execute(sa.select(t.c.key, t.c.verdict, t.c.used)
                                       .where(t.c.key.in_(chunk))).all()
                 found.update((key, _parse_verdict(verdict)) for key, verdict, _ in stored)
@@ -306,8 +303,8 @@ def _mark_used(conn: Connection, table: sa.Table, keys: Iterable[str], today: in
     so that two loads marking the same entries lock them in the same order (Postgres)."""
     (key,) = table.primary_key.columns
     wanted = sorted(keys)
-    for start in range(0, len(wanted), _KEYS_PER_QUERY):
-        conn.execute(table.update().where(key.in_(wanted[start:start + _KEYS_PER_QUERY]))
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        conn.execute(table.update().where(key.in_(wanted[start:start + KEYS_PER_QUERY]))
                      .values(used=today))
 
 
@@ -347,9 +344,8 @@ def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]],
     with ``replace``, overwrite it (a file hashed again after it changed)."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     keys = [c.name for c in table.primary_key.columns]
-    statement = dialect.insert(table)
+    statement = insert_into(conn, table)
     if replace:
         statement = statement.on_conflict_do_update(
             index_elements=keys, set_={c.name: statement.excluded[c.name]

@@ -11,7 +11,14 @@ import os
 import threading
 from typing import ClassVar, Self
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
 from .ledger import Ledger
+
+#: Keys per ``IN (...)`` query: under SQLite's and Postgres' bound-parameter limits.
+KEYS_PER_QUERY = 900
 
 
 class PerDatabase:
@@ -37,3 +44,10 @@ class PerDatabase:
             if found is None:
                 found = PerDatabase._instances[key] = cls(Ledger(url))
             return found  # type: ignore[return-value]
+
+
+def insert_into(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """``INSERT`` into ``table`` in the connection's dialect: SQLite's and Postgres' both have
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update``, the plain one has neither."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

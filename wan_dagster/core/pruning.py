@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+
+from .per_database import insert_into
 
 __all__ = ["KEEP_DAYS", "REFRESH_DAYS", "add_day_column", "create_pruned_table", "day_to_store",
            "last_day_due", "prune_before", "prune_due", "utc_day"]
@@ -72,8 +73,7 @@ def prune_due(conn: Connection, kind: str, today: int) -> bool:
         pruned_table.c.kind == kind, pruned_table.c.day < today).values(day=today))
     if claimed.rowcount:
         return True
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    first = conn.execute(dialect.insert(pruned_table).values(kind=kind, day=today)
+    first = conn.execute(insert_into(conn, pruned_table).values(kind=kind, day=today)
                          .on_conflict_do_nothing(index_elements=["kind"]))
     return bool(first.rowcount)
 

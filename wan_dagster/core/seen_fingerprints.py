@@ -25,11 +25,10 @@ import uuid
 from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from .ledger import Ledger
-from .per_database import PerDatabase
+from .per_database import KEYS_PER_QUERY, PerDatabase, insert_into
 from .pruning import KEEP_DAYS, create_pruned_table, prune_due, utc_day
 
 __all__ = ["SeenFingerprints"]
@@ -104,8 +103,7 @@ class SeenFingerprints(PerDatabase):
         """Record that ``scope`` is used today (a write only on its first use of the day), then
         prune if this is the day's first tick in the database."""
         today = self._today()
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(_scopes).values(scope=scope, used=today)
+        statement = insert_into(conn, _scopes).values(scope=scope, used=today)
         conn.execute(statement.on_conflict_do_update(
             index_elements=["scope"], set_={"used": today}, where=_scopes.c.used < today))
         if self._pruned_on != today and prune_due(conn, "sensor states", today):
@@ -117,8 +115,8 @@ class SeenFingerprints(PerDatabase):
         """Delete the states no tick used since the day ``cutoff``."""
         old = [scope for (scope,) in conn.execute(
             sa.select(_scopes.c.scope).where(_scopes.c.used < cutoff).with_for_update())]
-        for start in range(0, len(old), 500):  # under every backend's bound-parameter limit
-            chunk = old[start:start + 500]
+        for start in range(0, len(old), KEYS_PER_QUERY):
+            chunk = old[start:start + KEYS_PER_QUERY]
             conn.execute(_s.delete().where(_s.c.scope.in_(chunk)))
             conn.execute(_scopes.delete().where(_scopes.c.scope.in_(chunk)))
 
