@@ -18,6 +18,7 @@ server URL: each scenario gets a new database on it.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -53,6 +54,10 @@ def scenario(name: str, sku_sets: list[list[str]], args: argparse.Namespace, cat
           f"429s {judged.throttled}, failed {failed}, all stored {complete}")
     for model, peak in sorted(judged.peak.items()):
         print(f"{'':>14}peak {model}: {peak} (limit {REGISTRY.get(model).limits.concurrency})")
+    if failed or judged.throttled or not complete:  # the scenario's directory goes at the end
+        kept = Path(tempfile.mkdtemp(prefix="wan-bench-failed-"))
+        shutil.copytree(work / "logs", kept / "logs")
+        print(f"{'':>14}its runs' logs are kept in {kept / 'logs'}")
     return {"makespan": makespan, "throttled": judged.throttled}
 
 
